@@ -1,0 +1,164 @@
+"""Build reports: every notebook, executed with papermill, once per params file.
+
+For a params file ``params/<stem>.yaml`` the report is the folder ``outputs/<stem>/`` holding each
+executed notebook and an HTML export of it. A report is built in a temporary folder beside the
+target and swapped in only when every notebook ran, so a failed run never leaves a half-written
+report, and the previous one stays as it was.
+
+Executed notebooks are scrubbed of what changes from run to run (papermill's timestamps and
+durations, kernel start times), so rebuilding an unchanged report rewrites identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from costlib.errors import CostlibError
+from costlib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJ_ROOT
+
+KERNEL_NAME = "python3"
+
+
+def notebook_paths(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The course's notebooks in order (``00_*.ipynb``, ``01_*.ipynb``, ...)."""
+    return sorted(p for p in Path(notebooks_dir).glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _param_value(params_path: Path) -> str:
+    """How a params path is passed to a notebook: relative to the project root when inside it.
+
+    A relative path keeps the executed notebooks identical on every machine.
+    """
+    path = params_path.resolve()
+    try:
+        return path.relative_to(PROJ_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def scrub_notebook(path: Path) -> None:
+    """Remove run-to-run noise (timestamps, durations, random ids) from an executed notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    pm = nb.get("metadata", {}).get("papermill", {})
+    for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
+        pm.pop(key, None)
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {})
+        cpm = meta.get("papermill")
+        if isinstance(cpm, dict):
+            for key in ("start_time", "end_time", "duration", "exception", "status"):
+                cpm.pop(key, None)
+        meta.pop("execution", None)
+        if "injected-parameters" in meta.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill gives it a random id each run
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                    encoding="utf-8")
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """Write an HTML export of an executed notebook (charts are inline SVG)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter()
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
+                 notebooks: list[Path] | None = None) -> Path:
+    """Execute every notebook for one params file into ``out_root/<stem>/``.
+
+    Returns
+    -------
+    Path
+        The report folder.
+
+    Raises
+    ------
+    CostlibError
+        The params file is invalid (nothing is run) or a notebook failed (nothing is replaced);
+        the message names the notebook and the cell.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from costlib.params import load_params
+
+    params_path = Path(params_path)
+    load_params(params_path)  # fail fast, with one line, before running anything
+    notebooks = notebook_paths() if notebooks is None else notebooks
+    if not notebooks:
+        raise CostlibError(f"no notebooks found in {NOTEBOOKS_DIR}")
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = out_root / params_path.stem
+    staging = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-", dir=out_root))
+    try:
+        for nb in notebooks:
+            target = staging / nb.name
+            try:
+                pm.execute_notebook(
+                    str(nb),
+                    str(target),
+                    parameters={"params_path": _param_value(params_path),
+                                "chart_renderer": "svg"},
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(nb.parent),
+                    progress_bar=False,
+                    log_output=False,
+                )
+            except PapermillExecutionError as exc:
+                raise CostlibError(
+                    f"{nb.name} failed for {params_path} at cell {exc.exec_count}: "
+                    f"{exc.ename}: {exc.evalue}"
+                ) from None
+            scrub_notebook(target)
+            export_html(target, target.with_suffix(".html"))
+        if final.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-old-", dir=out_root))
+            os.replace(final, backup / "old")
+            os.replace(staging, final)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def build_reports(params_paths: list[Path], out_dir: Path | None = None) -> int:
+    """Build a report per params file; print where each is and its monthly totals.
+
+    Every params file is validated first, so one bad file stops the run before any notebook is
+    executed. Returns 0 when every report was built.
+    """
+    from costlib.estimate import estimate
+    from costlib.params import load_params
+
+    out_root = Path(out_dir) if out_dir else OUTPUTS_DIR
+    loaded = [(p, load_params(p)) for p in params_paths]
+    for path, params in loaded:
+        folder = build_report(path, out_root)
+        result = estimate(params)
+        shown = folder.relative_to(PROJ_ROOT) if folder.is_relative_to(PROJ_ROOT) else folder
+        print(f"report for {path}: {shown}/")
+        totals = result.totals_frame()[["option", "kind", "monthly_usd", "usd_per_1k_tokens"]]
+        print(
+            totals.to_string(
+                index=False,
+                formatters={"monthly_usd": "{:,.2f}".format, "usd_per_1k_tokens": "{:.6f}".format},
+            )
+        )
+        print(f"cheapest: {result.cheapest}")
+        sys.stdout.flush()
+    return 0

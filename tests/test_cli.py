@@ -1,0 +1,73 @@
+"""The costlib command line: JSON output, --set, and one-line errors with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from costlib.cli import main
+from costlib.paths import PARAMS_DIR, PROJ_ROOT
+from test_estimate import EXPLICIT
+
+
+@pytest.fixture
+def explicit_file(tmp_path):
+    path = tmp_path / "explicit.yaml"
+    path.write_text(EXPLICIT)
+    return path
+
+
+def run_json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_estimate_json_is_one_object_with_options(capsys, explicit_file):
+    out = run_json(capsys, "estimate", str(explicit_file), "--json")
+    assert {o["name"] for o in out["options"]} == {"api", "fleet"}
+    assert out["cheapest"] == "api"
+
+
+def test_set_changes_the_result(capsys, explicit_file):
+    base = run_json(capsys, "estimate", str(explicit_file), "--json")
+    more = run_json(capsys, "estimate", str(explicit_file), "--json", "--set",
+                    "workload.avg_rps=1.5")
+    api = {o["name"]: o["monthly_usd"] for o in base["options"]}["api"]
+    api2 = {o["name"]: o["monthly_usd"] for o in more["options"]}["api"]
+    assert api2 == pytest.approx(api * 1.5)  # token bill is linear in traffic
+
+
+def test_readable_output_lists_every_option(capsys, explicit_file):
+    assert main(["estimate", str(explicit_file)]) == 0
+    out = capsys.readouterr().out
+    assert "api" in out and "fleet" in out and "cheapest: api" in out
+
+
+def test_misspelt_key_exits_2_with_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXPLICIT.replace("avg_rps", "avg_rsp"))
+    assert main(["estimate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "workload.avg_rsp" in err and "avg_rps" in err
+
+
+def test_unknown_command_exits_2(capsys):
+    assert main(["estimat"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_console_script_prints_no_traceback_on_bad_input(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXPLICIT.replace("batch_size: 2", "batch_size: two"))
+    exe = PROJ_ROOT / ".venv" / "bin" / "costlib"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "costlib.cli"]
+    proc = subprocess.run([*cmd, "estimate", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "options.fleet.batch_size" in proc.stderr
+
+
+def test_default_params_estimate_prints_valid_json(capsys):
+    out = run_json(capsys, "estimate", str(PARAMS_DIR / "default.yaml"), "--json")
+    assert out["options"] and all(o["monthly_usd"] > 0 for o in out["options"])
