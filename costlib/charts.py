@@ -69,3 +69,71 @@ def cost_per_1k_tokens_curve(sweep: pd.DataFrame, x: str, x_title: str) -> alt.C
         )
         .properties(width=520, height=300)
     )
+
+
+def hourly_profile_frame(profile) -> pd.DataFrame:
+    """A traffic profile aggregated to hours: mean and peak request rate per hour.
+
+    Parameters
+    ----------
+    profile : costlib.traffic.TrafficProfile
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``hour`` (hours since the window start), ``statistic`` (``mean`` or ``peak``),
+        ``rps`` [requests/s]. A 7-day window gives 336 rows, well under Altair's limit.
+    """
+    frame = profile.to_frame()
+    frame["hour"] = (frame["minute_of_window"] // 60).astype(int)
+    out = frame.groupby("hour")["rps"].agg(mean="mean", peak="max").reset_index()
+    return out.melt(id_vars="hour", var_name="statistic", value_name="rps")
+
+
+def traffic_profile(profile) -> alt.Chart:
+    """Lines of the hourly mean and peak request rate over the simulated window."""
+    data = hourly_profile_frame(profile)
+    return (
+        alt.Chart(data)
+        .mark_line()
+        .encode(
+            x=alt.X("hour:Q", title="hours since monday 00:00 utc"),
+            y=alt.Y("rps:Q", title="requests per second"),
+            color=alt.Color("statistic:N", title="within the hour"),
+            tooltip=["hour", "statistic", alt.Tooltip("rps:Q", format=".2f")],
+        )
+        .properties(width=560, height=220)
+    )
+
+
+def breakeven(sweeps: pd.DataFrame, references: pd.DataFrame) -> alt.Chart:
+    """Self-hosted monthly cost against batch size, with managed options as flat lines.
+
+    Parameters
+    ----------
+    sweeps : pandas.DataFrame
+        Columns ``option``, ``batch_size``, ``monthly_usd`` (feasible batches only).
+    references : pandas.DataFrame
+        Columns ``option``, ``monthly_usd``: the managed bills to beat.
+    """
+    lines = (
+        alt.Chart(sweeps)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("batch_size:Q", title="batch held per instance (sequences)",
+                    scale=alt.Scale(type="log", base=2)),
+            y=alt.Y("monthly_usd:Q", title="monthly cost (usd)", scale=alt.Scale(type="log")),
+            color=alt.Color("option:N", title="option"),
+            tooltip=["option", "batch_size", alt.Tooltip("monthly_usd:Q", format=",.0f")],
+        )
+    )
+    rules = (
+        alt.Chart(references)
+        .mark_rule(strokeDash=[6, 4])
+        .encode(
+            y="monthly_usd:Q",
+            color=alt.Color("option:N", title="option"),
+            tooltip=["option", alt.Tooltip("monthly_usd:Q", format=",.0f")],
+        )
+    )
+    return (lines + rules).properties(width=520, height=300)

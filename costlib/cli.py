@@ -85,6 +85,9 @@ def format_estimate(result) -> str:
     if prices.get("oldest_as_of"):
         lines.append("")
         lines.append(f"oldest price used: as of {prices['oldest_as_of']}")
+    for r in prices.get("overridden", []):
+        lines.append(f"overridden price: {r['service']}/{r['name']}/{r['dimension']} = "
+                     f"{r['usd']:.6g} (list {r['list_usd']:.6g}; {r['override']})")
     for warning in prices.get("warnings", []):
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

@@ -127,11 +127,9 @@ class _PriceBookProxy:
     @property
     def book(self):
         if self._book is None:
-            from costlib.prices import PriceSettings, load_price_book
+            from costlib.prices import load_price_book
 
-            settings = getattr(self.params, "prices", None) or PriceSettings()
-            if settings.region != self.params.region:
-                settings = settings.model_copy(update={"region": self.params.region})
+            settings = self.params.prices.model_copy(update={"region": self.params.region})
             self._book = load_price_book(settings, base_dir=self.base_dir)
         return self._book
 
@@ -205,15 +203,25 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
                 details=outcome.details,
             )
         )
-    price_info = {}
+    price_info = {"region": params.region, "in_force_on": None, "oldest_as_of": None,
+                  "warnings": [], "overridden": [], "used": []}
     if prices._book is not None:
         book = prices.book
         oldest = book.oldest_as_of_used()
-        price_info = {
-            "region": params.region,
+        used = book.used()
+        cols = ["service", "name", "dimension", "region", "unit", "usd", "list_usd", "as_of",
+                "source", "overridden", "override"]
+        records = [
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+            for row in used[cols].to_dict(orient="records")
+        ]
+        price_info.update({
+            "in_force_on": book.as_of.isoformat(),
             "oldest_as_of": oldest.isoformat() if isinstance(oldest, date) else oldest,
             "warnings": list(book.stale_warnings()),
-        }
+            "overridden": [r for r in records if r["overridden"]],
+            "used": records,
+        })
     workload = w.model_dump(exclude={"traffic"})
     workload.update({"p95_rps": w.p95_rps if w.p95_rps is not None else profile.p95_rps,
                      "peak_rps": profile.peak_rps, "traffic_shape": profile.shape,

@@ -34,6 +34,7 @@ from costlib._names import closest_names
 from costlib.errors import CostlibError
 from costlib.options import KINDS, Option
 from costlib.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
+from costlib.prices import PriceSettings
 from costlib.traffic import TrafficSettings
 from costlib.units import DEFAULT_REGION
 
@@ -86,15 +87,37 @@ class Workload(_Strict):
 
 
 class Params(_Strict):
-    """A whole params file."""
+    """A whole params file.
+
+    Attributes
+    ----------
+    title, description : str
+        Shown at the top of the report.
+    region : str
+        AWS region of every price (default us-east-1).
+    workload : Workload
+        The worksheet inputs and the traffic profile.
+    prices : PriceSettings
+        Price overrides, discounts, the age that triggers a warning (see :mod:`costlib.prices`).
+    options : dict
+        Name -> option settings, each with a ``kind``.
+    """
 
     title: str = "Untitled workload"
     description: str = ""
     region: str = DEFAULT_REGION
     workload: Workload
+    prices: PriceSettings = PriceSettings()
     options: dict[str, Option] = Field(min_length=1)
 
     _source_path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_region(self):
+        if "region" in self.prices.model_fields_set and self.prices.region != self.region:
+            raise ValueError(f"prices.region ({self.prices.region}) differs from region "
+                             f"({self.region}); set the region once, at the top level")
+        return self
 
     @property
     def source_path(self) -> Path | None:

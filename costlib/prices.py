@@ -559,6 +559,10 @@ def _apply_overrides(rows: pd.DataFrame, path: Path, where: str) -> pd.DataFrame
     series = set(map(tuple, over[list(SERIES)].to_numpy()))
     keep = ~rows[list(SERIES)].apply(tuple, axis=1).isin(series)
     over = over.assign(overridden=True, override=f"override file {path.name}")
+    # remember the list price each override replaces (NaN for a name the tables lack)
+    listed = rows[~keep].drop_duplicates(list(SERIES)).set_index(list(SERIES))["usd"]
+    over["list_usd"] = [listed.get(tuple(k), float("nan"))
+                        for k in over[list(SERIES)].itertuples(index=False)]
     out = pd.concat([rows[keep], over], ignore_index=True)
     check_prices(out)
     return out
@@ -735,7 +739,7 @@ def _apply_discounts(rows: pd.DataFrame, discounts: dict[str, float], where: str
         if svc not in services:
             raise CostlibError(unknown_name_message("service", svc, services, f"{where} prices.discounts_pct"))
         hit = rows["service"] == svc
-        rows.loc[hit, "usd"] = rows.loc[hit, "list_usd"] * (1 - pct / 100.0)
+        rows.loc[hit, "usd"] = rows.loc[hit, "usd"] * (1 - pct / 100.0)  # on top of an override
         rows.loc[hit, "overridden"] = True
         rows.loc[hit, "override"] = rows.loc[hit, "override"].map(
             lambda o, p=pct: f"{o}; {p:g}% discount" if o else f"{p:g}% discount"
@@ -766,14 +770,14 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
     imported, superseded = _supersede(tables, imported)
     rows = pd.concat([tables, imported], ignore_index=True) if not imported.empty else tables
     check_prices(rows)
-    rows = rows.assign(overridden=False, override="")
+    rows = rows.assign(overridden=False, override="", list_usd=rows["usd"])
     where = "params"
     if settings.overrides_file:
         path = Path(settings.overrides_file)
         if not path.is_absolute():
             path = Path(base_dir or Path.cwd()) / path
         rows = _apply_overrides(rows, path, where=f"overrides file {settings.overrides_file}")
-    rows["list_usd"] = rows["usd"]
+    rows["list_usd"] = rows["list_usd"].fillna(rows["usd"])
     rows = _apply_discounts(rows, settings.discounts_pct, where)
     emb = load_embedding_models()
     dims = dict(zip(emb["model"], emb["supported_dims"], strict=True))

@@ -1,6 +1,7 @@
 """The costlib command line: JSON output, --set, and one-line errors with exit code 2."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,23 @@ def test_console_script_prints_no_traceback_on_bad_input(tmp_path):
 def test_default_params_estimate_prints_valid_json(capsys):
     out = run_json(capsys, "estimate", str(PARAMS_DIR / "default.yaml"), "--json")
     assert out["options"] and all(o["monthly_usd"] > 0 for o in out["options"])
+
+
+def test_unknown_instance_type_exits_2_and_suggests_the_nearest(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXPLICIT.replace("instance: g5.xlarge", "instance: p4d.24xl")
+                   .replace("instance_hour_cost: 1.006,", ""))
+    assert main(["estimate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "options.fleet" in err and "p4d.24xl" in err and "p4d.24xlarge" in err
+
+
+def test_unknown_bedrock_model_exits_2_and_suggests(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = re.sub(r"model: any-model,[^}]*", "model: meta.llama3-1-70b-instruct", EXPLICIT)
+    assert "any-model" not in text
+    bad.write_text(text)
+    assert main(["estimate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "meta.llama3-1-70b-instruct-v1:0" in err

@@ -115,3 +115,21 @@ def test_with_overrides_revalidates(tmp_path):
     assert with_overrides(params, {"workload.avg_rps": 2}).workload.avg_rps == 2
     with pytest.raises(CostlibError):
         with_overrides(params, {"workload.avg_rps": -1})
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_committed_params_pin_the_price_date(path):
+    """Committed reports must not change with the calendar: each params file says which prices
+    are in force (prices.as_of), so "N days old" warnings and in-force rows are stable."""
+    assert load_params(path).prices.as_of is not None
+
+
+def test_prices_block_with_a_different_region_is_rejected(tmp_path):
+    text = MINIMAL + "region: us-west-2\nprices: {region: us-east-1}\n"
+    with pytest.raises(CostlibError, match="set the region once"):
+        load_params(write(tmp_path, text))
+
+
+def test_unknown_prices_key_is_rejected(tmp_path):
+    with pytest.raises(CostlibError, match="prices.max_age"):
+        load_params(write(tmp_path, MINIMAL + "prices: {max_age: 3}\n"))

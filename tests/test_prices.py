@@ -394,3 +394,18 @@ def test_cli_params_file_with_unknown_instance_exits_2_and_suggests(tmp_path, ca
 def test_cli_list_unknown_service_exits_2(capsys):
     assert cli_main(["prices", "list", "--service", "sagemkr"]) == 2
     assert "closest valid: sagemaker" in capsys.readouterr().err
+
+
+def test_discount_applies_on_top_of_an_override_file_price(tmp_path):
+    # Override Llama 3.1 8B input to 0.18 and take 10 % off bedrock: 0.18 x 0.9 = 0.162;
+    # the list price 0.22 (genai-prices) is kept as list_usd.
+    over = tmp_path / "mine.csv"
+    over.write_text(
+        "service,name,dimension,region,unit,usd,source,as_of,notes\n"
+        "bedrock,meta.llama3-1-8b-instruct-v1:0,input,us-east-1,usd_per_1m_tokens,0.18,"
+        "agreement,2026-10-01,negotiated\n")
+    book = P.load_price_book(P.PriceSettings(overrides_file=str(over), discounts_pct={"bedrock": 10}))
+    row = book.row("bedrock", "meta.llama3-1-8b-instruct-v1:0", "input")
+    assert row["usd"] == pytest.approx(0.162)
+    assert row["list_usd"] == pytest.approx(0.22)
+    assert row["overridden"]

@@ -292,3 +292,79 @@ def test_doctests_pass():
     for mod in (roofline, levers, serving):
         res = doctest.testmod(mod)
         assert res.failed == 0, mod.__name__
+
+
+# ---------------------------------------------------------------- memory model (physical, not fitted)
+GIB = 2**30
+
+
+def test_stored_weight_bytes_fp8_keeps_embedding_and_head_16bit():
+    # Llama 3.1 70B: E = 128,256 * 8,192 = 1,050,673,152 ; fp8 blocks (P - 2E) * 1 + 2E * 2
+    # = 68,452,360,192 + 4,202,692,608 = 72,655,052,800 bytes ; bf16 is plain P * 2
+    e = 128_256 * 8_192
+    assert roofline.stored_weight_bytes(70_553_706_496, e, 1.0) == 72_655_052_800
+    assert roofline.stored_weight_bytes(70_553_706_496, e, 2.0) == 70_553_706_496 * 2
+
+
+def test_activation_bytes_per_gpu_hand():
+    # Llama 3.1 70B, 8192 tokens, TP4: 8192 * (2*8192 + 3*28672/4) * 2 = 8192 * 37,888 * 2 = 620,756,992
+    assert roofline.activation_bytes_per_gpu(8192, 8192, 28672, 4) == 620_756_992
+    # linear in tokens
+    assert roofline.activation_bytes_per_gpu(4096, 8192, 28672, 4) == 620_756_992 / 2
+
+
+def test_activation_and_sampler_near_vllm_log():
+    # vLLM PR #10511 (2024-12-14) log, Llama-3-8B on one H100, 8192 batched tokens (pre-chunked-prefill
+    # default = max_model_len 8192), 256 sequences: "PyTorch activation peak memory 1.26GiB".
+    # ours: 8192*(8192+43008)*2 = 838,860,800 B ; sampler 256*128256*2*4 = 262,668,288 B -> 1.026 GiB
+    ours = (roofline.activation_bytes_per_gpu(8192, 4096, 14336, 1) + roofline.sampler_bytes(256, 128256)) / GIB
+    assert ours == pytest.approx(1.026, abs=0.001)
+    assert abs(ours / 1.26 - 1) < 0.25
+
+
+def test_engine_for_gpu_vllm_large_gpu_defaults():
+    # vllm/engine/arg_utils.py get_batch_defaults: >= 70 GiB and not A100 -> 8192 tokens, 1024 seqs
+    v = catalog.get_engine("vllm")
+    assert (v.max_batched_tokens, v.max_num_seqs) == (2048, 256)
+    h100 = v.for_gpu("H100", 80.0)
+    assert (h100.max_batched_tokens, h100.max_num_seqs) == (8192, 1024)
+    a100 = v.for_gpu("A100-80GB", 80.0)
+    assert (a100.max_batched_tokens, a100.max_num_seqs) == (2048, 256)
+
+
+def test_serving_point_8b_bf16_fits_g5_xlarge():
+    # The lead's bug: Llama 3.1 8B bf16 on one 24 GB A10G (g5.xlarge) with vLLM must fit.
+    # vLLM accounting per GPU (engines.yaml vllm profile, GPU < 70 GiB):
+    #   budget    0.9 * 22.35 GiB                         = 20.1150 GiB
+    #   weights   8,030,261,248 * 2 B = 16,060,522,496 B  = 14.9574 GiB
+    #   act.      2048 * (2*4096 + 3*14336) * 2 = 209,715,200 B = 0.1953 GiB
+    #   sampler   256 * 128,256 * 2 * 4 = 262,668,288 B    = 0.2446 GiB
+    #   fixed     0.2 GiB (vLLM log "non_torch_memory takes 0.20GiB")
+    #   KV        20.1150 - 14.9574 - 0.1953 - 0.2446 - 0.2 = 4.5177 GiB
+    # one sequence of 1500 + 400 tokens holds 1900 * 131,072 B = 249,036,800 B
+    # -> floor(4.5177 * 2**30 / 249,036,800) = floor(19.48) = 19 sequences
+    kv_gib = 0.9 * 22.35 - 16_060_522_496 / GIB - 209_715_200 / GIB - 262_668_288 / GIB - 0.2
+    assert kv_gib == pytest.approx(4.5177, abs=1e-3)
+    assert math.floor(kv_gib * GIB / (1900 * 131_072)) == 19
+    sp = serving_point("llama-3.1-8b", instance="g5.xlarge", in_tokens=1500, out_tokens=400, p95_latency_ms=2000)
+    assert sp.max_concurrency_memory == 19
+    assert 1 <= sp.concurrency <= 19
+    # Cross-check against vLLM's own log on a 22.07 GiB A10 (oracle-samples/oci-data-science-ai-samples,
+    # ai-quick-actions/troubleshooting-tips.md, 2025-03-25): 14.99 GiB weights leave "4.60GiB" for KV.
+    # Same arithmetic on 22.07 GiB: 0.9*22.07 - 14.9574 - 0.1953 - 0.2446 - 0.2 = 4.2657 GiB, within 10%.
+    assert abs((0.9 * 22.07 - 14.9574 - 0.1953 - 0.2446 - 0.2) / 4.60 - 1) < 0.10
+
+
+def test_serving_point_70b_bf16_does_not_fit_g5_12xlarge():
+    # 4 x 22.35 GiB = 89.4 GiB of A10G memory < 70,553,706,496 * 2 B = 131.4 GiB of bf16 weights
+    assert 4 * 22.35 * GIB < 70_553_706_496 * 2
+    with pytest.raises(CostlibError, match="does not fit"):
+        serving_point("llama-3.1-70b", instance="g5.12xlarge", in_tokens=1500, out_tokens=400, concurrency=1)
+
+
+def test_memory_concurrency_more_kv_room_on_bigger_gpu():
+    # property: same model and engine, more device memory -> at least as many sequences
+    kw = dict(in_tokens=1500, out_tokens=400, concurrency=1)
+    small = serving_point("llama-3.1-8b", gpu="A10G", gpus=1, **kw)
+    big = serving_point("llama-3.1-8b", gpu="L40S", gpus=1, **kw)
+    assert big.max_concurrency_memory > small.max_concurrency_memory

@@ -32,3 +32,11 @@ def test_vllm_profile_inherits_trtllm_factors():
 def test_efficiency_factors_physical():
     e = catalog.get_engine("trtllm")
     assert 0 < e.eta_bandwidth <= 1 and 0 < e.eta_compute <= 1
+
+
+def test_memory_is_not_a_fitted_factor():
+    # the flat fitted 10 GiB reserve made 8B bf16 "not fit" a 24 GB A10G; memory terms are physical now
+    assert not any("reserve" in k or "memory" in k for k in calibration.FIT_KEYS)
+    for name in ("trtllm", "vllm"):
+        e = catalog.get_engine(name)
+        assert 0 < e.fixed_memory_gib < 2 and e.max_batched_tokens >= 2048

@@ -119,7 +119,10 @@ class Context:
             return Price(float(explicit), "params file")
         row = self.prices.row(service, name, dimension)
         get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
-        return Price(float(get("usd")), str(get("source", "")), str(get("as_of", "")))
+        source = str(get("source", ""))
+        if get("overridden", False) and get("override", ""):
+            source = f"{source} ({get('override')})"
+        return Price(float(get("usd")), source, str(get("as_of", "")))
 
 
 @dataclass

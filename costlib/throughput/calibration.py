@@ -17,8 +17,10 @@ profile), gpt-fast (batch-1 only, power-capped GPUs).
 Where the model is weakest (also printed by ``python -m costlib.throughput.calibration``):
 * vLLM: no vLLM rows with stated GPU, lengths and concurrency were found, so the vLLM profile
   reuses TensorRT-LLM's factors; only one approximate vLLM latency row checks it.
-* Capacity-edge rows (weights fill most of memory, e.g. 70B FP8 on one H100) depend on the
-  unpublished runtime reserve; the fitted reserve is the least certain factor.
+* Capacity-edge rows (weights fill most of memory, e.g. 70B FP8 on one H100, T14-15) depend on
+  what the engine keeps besides weights and KV. Memory is not fitted: activations, sampler and a
+  fixed allowance are physical terms with sources (engines.yaml); T14-15 is still over-predicted
+  (the published 410 tok/s implies about a dozen sequences in flight), the worst row.
 * PCIe-only multi-GPU (L40S TP4/TP8) leans on the all-reduce term; A10G compute is unsourced.
 * Online latency rows carry real HTTP/queueing overheads the roofline does not see.
 """
@@ -37,8 +39,7 @@ from costlib.errors import CostlibError
 from costlib.throughput import catalog
 from costlib.throughput.serving import engine_arrays, memory_concurrency, replica_point, setup_arrays
 
-FIT_KEYS = ("eta_bandwidth", "eta_compute", "step_overhead_ms", "sequence_overhead_us", "allreduce_latency_us",
-            "runtime_reserve_gib")
+FIT_KEYS = ("eta_bandwidth", "eta_compute", "step_overhead_ms", "sequence_overhead_us", "allreduce_latency_us")
 
 #: The grid searched by fit_efficiencies (stored values must be grid points).
 FIT_GRID = {
@@ -47,7 +48,6 @@ FIT_GRID = {
     "step_overhead_ms": np.array([0.0, 1.0, 2.0, 4.0, 8.0]),
     "sequence_overhead_us": np.array([0.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]),
     "allreduce_latency_us": np.array([0.0, 10.0, 20.0, 40.0, 80.0, 120.0, 160.0]),
-    "runtime_reserve_gib": np.array([0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]),
 }
 
 _NUMERIC = ("gpus", "tensor_parallel", "in_tokens", "out_tokens", "measured")
@@ -73,7 +73,8 @@ def _row_arrays(rows: list[dict]) -> dict:
         m = catalog.get_model(r["model"], where=f"benchmarks.csv row {r['id']}")
         g = catalog.get_gpu(r["gpu"], where=f"benchmarks.csv row {r['id']}")
         setups.append(setup_arrays(m, g, tensor_parallel=int(r["tensor_parallel"]), precision=r["precision"],
-                                   kv_precision=r["kv_precision"]))
+                                   kv_precision=r["kv_precision"],
+                                   engine=catalog.get_engine(r["engine"], where=f"benchmarks.csv row {r['id']}")))
     keys = setups[0].keys()
     out = {k: np.array([s[k] for s in setups], dtype=float)[None, :] for k in keys}
     out["in"] = np.array([r["in_tokens"] for r in rows])[None, :]
@@ -98,7 +99,7 @@ def predict(rows: list[dict], params: dict) -> np.ndarray:
 def _params_for(engine: str, **override) -> dict:
     p = engine_arrays(catalog.get_engine(engine))
     key_map = dict(eta_bandwidth="eta_bw", eta_compute="eta_f", step_overhead_ms="overhead_ms",
-                   sequence_overhead_us="seq_us", allreduce_latency_us="ar_us", runtime_reserve_gib="reserve_gib")
+                   sequence_overhead_us="seq_us", allreduce_latency_us="ar_us")
     for k, v in override.items():
         p[key_map[k]] = v
     return p
@@ -135,7 +136,7 @@ def fit_efficiencies(engine: str = "trtllm", path=None) -> dict:
     Returns
     -------
     dict
-        The five factors (grid values), plus ``n_rows``, ``mean_abs_log_error``,
+        The fitted factors (grid values), plus ``n_rows``, ``mean_abs_log_error``,
         ``median_abs_error`` and ``max_ratio`` (worst of predicted/measured and its inverse).
     """
     rows = [r for r in load_benchmarks(path) if r["engine"] == engine]
@@ -147,7 +148,7 @@ def fit_efficiencies(engine: str = "trtllm", path=None) -> dict:
     for chunk in np.array_split(combos, max(1, len(combos) // 8000)):
         p = dict(base)
         p.update(eta_bw=chunk[:, [0]], eta_f=chunk[:, [1]], overhead_ms=chunk[:, [2]],
-                 seq_us=chunk[:, [3]], ar_us=chunk[:, [4]], reserve_gib=chunk[:, [5]])
+                 seq_us=chunk[:, [3]], ar_us=chunk[:, [4]])
         pred = predict(rows, p)
         meas = np.array([r["measured"] for r in rows])[None, :]
         with np.errstate(divide="ignore"):

@@ -12,7 +12,7 @@ closest valid names.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -141,8 +141,12 @@ class EngineProfile:
         detokenisation) [us].
     allreduce_latency_us : float
         Fixed latency of one tensor-parallel all-reduce [us] (two per layer per pass).
-    runtime_reserve_gib : float
-        Per-GPU memory held by activations, workspaces and CUDA graphs [GiB].
+    fixed_memory_gib : float
+        Per-GPU memory the runtime holds whatever the model (CUDA context, library workspaces,
+        communication buffers; vLLM's "non_torch_memory") [GiB].
+    max_batched_tokens : int
+        Tokens in the largest forward pass (vLLM ``max_num_batched_tokens``, TensorRT-LLM
+        ``max_num_tokens``); sizes the activation reserve [tokens].
     kv_memory_fraction : float
         Engine memory knob (vLLM ``gpu_memory_utilization``, TensorRT-LLM
         ``kv_cache_free_gpu_mem_fraction``) [-].
@@ -150,7 +154,10 @@ class EngineProfile:
         ``"total"`` (vLLM: fraction of device memory, minus weights and reserve) or ``"free"``
         (TensorRT-LLM: fraction of what is left after weights and reserve).
     max_num_seqs : int
-        Engine cap on sequences in flight per replica.
+        Engine cap on sequences in flight per replica; also the rows of the sampler buffers.
+    large_gpu : dict
+        Engine defaults that change on large GPUs: ``min_memory_gib``, ``except`` (GPU names),
+        ``max_batched_tokens``, ``max_num_seqs``; applied by :meth:`for_gpu`.
     """
 
     name: str
@@ -159,12 +166,22 @@ class EngineProfile:
     step_overhead_ms: float
     sequence_overhead_us: float
     allreduce_latency_us: float
-    runtime_reserve_gib: float
+    fixed_memory_gib: float
+    max_batched_tokens: int
     kv_memory_fraction: float
     kv_fraction_of: str
     max_num_seqs: int
     description: str = ""
     fitted_from: str = ""
+    large_gpu: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def for_gpu(self, gpu_name: str, memory_gib: float) -> "EngineProfile":
+        """This profile with the defaults the engine picks on ``gpu_name`` (e.g. vLLM on H100)."""
+        lg = self.large_gpu
+        if lg and memory_gib >= float(lg["min_memory_gib"]) and gpu_name not in lg.get("except", ()):
+            return replace(self, max_batched_tokens=int(lg["max_batched_tokens"]),
+                           max_num_seqs=int(lg["max_num_seqs"]))
+        return self
 
 
 def _norm(name: str) -> str:
@@ -255,10 +272,12 @@ def _load_engines(path: Path = ENGINES_YAML) -> dict[str, EngineProfile]:
                 step_overhead_ms=float(fitted["step_overhead_ms"]),
                 sequence_overhead_us=float(fitted["sequence_overhead_us"]),
                 allreduce_latency_us=float(fitted["allreduce_latency_us"]),
-                runtime_reserve_gib=float(fitted["runtime_reserve_gib"]),
+                fixed_memory_gib=float(p["fixed_memory_gib"]["value"]),
+                max_batched_tokens=int(p["max_batched_tokens"]["value"]),
                 kv_memory_fraction=float(p["kv_memory_fraction"]["value"]),
                 kv_fraction_of=str(p["kv_memory_fraction"]["of"]),
-                max_num_seqs=int(p["max_num_seqs"]["value"]))
+                max_num_seqs=int(p["max_num_seqs"]["value"]),
+                large_gpu=dict(p.get("large_gpu") or {}))
         except KeyError as e:
             raise CostlibError(f"{path}: profiles.{name} lacks key {e.args[0]!r}") from None
     return out

@@ -25,7 +25,9 @@ import numpy as np
 
 BYTES_PER_GIB = 2.0**30
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
-_ACTIVATION_BYTES = 2.0  # all-reduced activations travel in 16-bit
+ACTIVATION_BYTES = 2.0  # activations (and all-reduced messages) are 16-bit
+_ACTIVATION_BYTES = ACTIVATION_BYTES
+EMBEDDING_BYTES = 2.0  # embedding table and LM head stay 16-bit in quantized checkpoints
 
 
 def weight_bytes(params, bytes_per_weight):
@@ -52,6 +54,120 @@ def weight_bytes(params, bytes_per_weight):
     16.060522496
     """
     return np.asarray(params, dtype=float) * bytes_per_weight
+
+
+def stored_weight_bytes(params, embedding_params, bytes_per_weight, embedding_bytes=EMBEDDING_BYTES):
+    """Bytes of model weights as a serving engine holds them [bytes].
+
+    Quantized checkpoints (fp8, int8, int4) quantize the linear layers of the transformer blocks
+    only: the input embedding table and the LM head stay 16-bit.
+
+    Parameters
+    ----------
+    params : float or array
+        All parameters [-].
+    embedding_params : float or array
+        Parameters of the input embedding table (V·d); the untied LM head has as many [-].
+    bytes_per_weight : float or array
+        Storage per quantized weight [bytes] (bf16 2, fp8/int8 1, int4 0.5).
+    embedding_bytes : float
+        Storage per embedding / LM-head weight [bytes] (16-bit: 2).
+
+    Notes
+    -----
+    W = (P − 2·E)·b_w + 2·E·b_e, with E = V·d (untied embedding and LM head). For bf16 this is
+    P·2, the same as :func:`weight_bytes`.
+
+    References
+    ----------
+    vLLM docs, "FP8 W8A8" (llm-compressor recipe ``ignore=["lm_head"]``),
+    https://docs.vllm.ai/en/latest/features/quantization/fp8.html ; the embedding is a lookup,
+    never a quantized matmul.
+
+    Examples
+    --------
+    >>> # Llama 3.1 70B fp8: (70,553,706,496 − 2·1,050,673,152)·1 + 2·1,050,673,152·2 bytes
+    >>> float(stored_weight_bytes(70_553_706_496, 128256 * 8192, 1.0)) / 1e9
+    72.6550528
+    """
+    e2 = 2.0 * np.asarray(embedding_params, dtype=float)
+    return (np.asarray(params, dtype=float) - e2) * bytes_per_weight + e2 * embedding_bytes
+
+
+def activation_bytes_per_gpu(batched_tokens, hidden_size, intermediate_size, tensor_parallel,
+                             bytes_per_activation=ACTIVATION_BYTES):
+    """Peak activation memory of one forward pass over ``batched_tokens`` tokens, per GPU [bytes].
+
+    The engine reserves this before sizing the KV cache: vLLM profiles a forward pass with
+    ``max_num_batched_tokens`` tokens; TensorRT-LLM sizes its activation buffers for
+    ``max_num_tokens``.
+
+    Parameters
+    ----------
+    batched_tokens : float or array
+        Tokens in the largest forward pass the engine schedules [tokens].
+    hidden_size, intermediate_size : int or array
+        Model width d and SwiGLU width f [-].
+    tensor_parallel : int or array
+        GPUs the MLP is split over [-].
+    bytes_per_activation : float
+        16-bit activations: 2 [bytes].
+
+    Notes
+    -----
+    A = T · (2·d + 3·f/N) · b_a: at the MLP, the live tensors per token are the residual stream and
+    its normalised copy (d each, replicated on every GPU), the fused gate/up projection (2·f/N)
+    and the activated product (f/N).
+
+    Cross-check: Llama 3 8B at T = 8192 gives 0.78 GiB; with the sampler term
+    (:func:`sampler_bytes`, 256 rows) 1.03 GiB, against 1.26 GiB "PyTorch activation peak
+    memory" logged by vLLM on one H100 (vllm-project/vllm PR #10511, 2024-12-14).
+
+    References
+    ----------
+    vLLM docs, engine arguments ``max_num_batched_tokens`` and ``gpu_memory_utilization``
+    (https://docs.vllm.ai/en/stable/configuration/engine_args.html); vLLM issue #8185 ("profile_run
+    with max_num_batched_tokens ... to record the peak memory usage").
+
+    Examples
+    --------
+    >>> # Llama 3.1 8B, 2048 tokens, TP1: 2048·(2·4096 + 3·14336)·2 = 209,715,200 bytes
+    >>> float(activation_bytes_per_gpu(2048, 4096, 14336, 1))
+    209715200.0
+    """
+    f_per_gpu = np.asarray(intermediate_size, dtype=float) / np.asarray(tensor_parallel, dtype=float)
+    per_token = (2.0 * np.asarray(hidden_size, dtype=float) + 3.0 * f_per_gpu) * bytes_per_activation
+    return np.asarray(batched_tokens, dtype=float) * per_token
+
+
+def sampler_bytes(rows, vocab_size, copies=2.0, bytes_per_logit=4.0):
+    """Memory of the logits and sampling probabilities of one step [bytes].
+
+    Parameters
+    ----------
+    rows : float or array
+        Sequences sampled in one step (the engine's ``max_num_seqs`` / ``max_batch_size``) [-].
+    vocab_size : int or array
+        Vocabulary V [-].
+    copies : float
+        fp32 tensors of shape rows x V alive at once: logits and softmax probabilities (2).
+    bytes_per_logit : float
+        fp32: 4 [bytes].
+
+    Notes
+    -----
+    S = rows · V · copies · 4.
+
+    References
+    ----------
+    vLLM sampler (logits cast to fp32, then softmax); TensorRT-LLM ``--logits_dtype`` (fp32).
+
+    Examples
+    --------
+    >>> round(float(sampler_bytes(256, 128256)) / 2**30, 4)  # vLLM default 256 sequences, Llama 3 vocab
+    0.2446
+    """
+    return np.asarray(rows, dtype=float) * np.asarray(vocab_size, dtype=float) * copies * bytes_per_logit
 
 
 def kv_cache_bytes_per_token(layers, kv_heads, head_dim, bytes_per_kv):
@@ -84,19 +200,28 @@ def kv_cache_capacity_bytes_per_gpu(memory_gib, weight_bytes_per_gpu, runtime_re
     weight_bytes_per_gpu : float or array
         Weights resident on this GPU (model weights / tensor-parallel degree) [bytes].
     runtime_reserve_gib : float or array
-        Activations, workspaces, CUDA graphs [GiB].
+        Memory that is neither weights nor KV cache [GiB]: peak activations
+        (:func:`activation_bytes_per_gpu`), sampler (:func:`sampler_bytes`) and the runtime's
+        fixed allowance (CUDA context, library workspaces, communication buffers).
     kv_memory_fraction : float or array
         Engine memory knob [-].
     fraction_of_free : bool or array
-        True: TensorRT-LLM semantics, f·(M − W − reserve); False: vLLM semantics, f·M − W − reserve.
+        True: TensorRT-LLM semantics, f·(M − W − R); False: vLLM semantics, f·M − W − R.
 
     Notes
     -----
-    KV = f·(M − W − R) (free) or f·M − W − R (total), floored at 0.
+    KV = f·(M − W − R) (free) or f·M − W − R (total), floored at 0. vLLM's own accounting is the
+    "total" form: the instance may use ``gpu_memory_utilization`` x total memory; weights, the
+    profiled activation peak and non-torch memory come off it, the rest is KV cache (CUDA
+    graphs are captured afterwards, in the memory left outside that budget).
 
     References
     ----------
-    TensorRT-LLM ``kv_cache_free_gpu_mem_fraction``; vLLM ``gpu_memory_utilization``.
+    TensorRT-LLM ``kv_cache_free_gpu_mem_fraction``; vLLM ``gpu_memory_utilization``
+    (https://docs.vllm.ai/en/stable/configuration/engine_args.html) and its start-up log
+    "the current vLLM instance can use total_gpu_memory x gpu_memory_utilization ... model
+    weights take ...; non_torch_memory takes ...; PyTorch activation peak memory takes ...;
+    the rest of the memory reserved for KV Cache is ..." (vllm-project/vllm PR #14447, 2025-04).
 
     Examples
     --------

@@ -2,10 +2,13 @@
 
 How a number is made (all on one replica = one tensor-parallel group, then times replicas):
 
-1. **Memory.** Weights (params · bytes/weight) are split over the TP group; what the engine leaves
-   for the KV cache (engine memory fraction, runtime reserve) divided by the KV bytes of one whole
-   sequence (``in + out`` tokens) gives the memory-limited concurrency, capped by the engine's
-   ``max_num_seqs``.
+1. **Memory.** Weights as stored (quantized blocks, 16-bit embedding and LM head) are split over
+   the TP group. Each GPU also holds the peak activations of the engine's largest forward pass
+   (``max_batched_tokens``), the sampler's logits and a fixed runtime allowance (all from
+   ``engines.yaml`` with sources, none fitted). vLLM gives the KV cache ``gpu_memory_utilization``
+   x total memory minus those; TensorRT-LLM a fraction of what is free after them. That KV room
+   divided by the KV bytes of one whole sequence (``in + out`` tokens) gives the memory-limited
+   concurrency, capped by the engine's ``max_num_seqs``.
 2. **Decode iteration** over ``c`` sequences: roofline max(bytes read / achieved bandwidth,
    FLOPs / achieved compute) + 2 all-reduces per layer + a fixed per-pass overhead + a host-side
    overhead per sequence in the batch (scheduling, sampling, detokenisation). Bytes read are
@@ -102,60 +105,97 @@ class ServingPoint:
 # --------------------------------------------------------------------------------------------
 
 def setup_arrays(model: catalog.ModelSpec, gpu: catalog.GpuSpec, *, tensor_parallel: int,
-                 precision: str, kv_precision: str, memory_gib: float | None = None) -> dict:
-    """Numbers the core needs for one model on one TP group of ``gpu``."""
+                 precision: str, kv_precision: str, memory_gib: float | None = None,
+                 engine: catalog.EngineProfile | None = None) -> dict:
+    """Numbers the core needs for one model on one TP group of ``gpu`` under ``engine``.
+
+    Holds the hardware, the model and the engine's memory configuration as that engine picks it
+    on this GPU (:meth:`~costlib.throughput.catalog.EngineProfile.for_gpu`); the fitted
+    efficiency factors are kept apart (:func:`engine_arrays`) so the calibration can grid them.
+    """
     b_w = catalog.bytes_per_element(precision, "precision")
     b_kv = catalog.bytes_per_element(kv_precision, "kv_precision")
     link = gpu.interconnect_gb_s
     if link is None and tensor_parallel > 1:
         raise CostlibError(f"gpus.csv: gpu {gpu.name} has no interconnect_gb_s; tensor parallelism "
                            f"over {tensor_parallel} of them cannot be modelled; use --gpus 1")
+    mem = memory_gib if memory_gib is not None else gpu.memory_gib
+    eng = (engine or catalog.get_engine("vllm")).for_gpu(gpu.name, mem)
     return dict(
         layers=model.layers, hidden=model.hidden_size, heads=model.attention_heads,
         head_dim=model.head_dim, vocab=model.vocab_size,
+        ffn_active=float(model.intermediate_size * model.experts_per_token),
         p_total=float(model.params_total), p_active=float(model.params_active),
         p_expert=float(model.params_expert_total), experts=model.experts, k_experts=model.experts_per_token,
+        w_bytes=float(roofline.stored_weight_bytes(model.params_total, model.embedding_params, b_w)),
         kv_per_token=float(roofline.kv_cache_bytes_per_token(model.layers, model.kv_heads, model.head_dim, b_kv)),
-        b_w=b_w, tp=tensor_parallel, mem_gib=memory_gib if memory_gib is not None else gpu.memory_gib,
-        bw=gpu.memory_bandwidth_gb_s, tflops=catalog.peak_tflops(gpu, precision), link=link or 1.0)
+        b_w=b_w, tp=tensor_parallel, mem_gib=mem,
+        bw=gpu.memory_bandwidth_gb_s, tflops=catalog.peak_tflops(gpu, precision), link=link or 1.0,
+        fixed_gib=eng.fixed_memory_gib, act_tokens=float(eng.max_batched_tokens),
+        kv_frac=eng.kv_memory_fraction, free=eng.kv_fraction_of == "free", max_seqs=float(eng.max_num_seqs))
 
 
 def engine_arrays(engine: catalog.EngineProfile) -> dict:
-    """Engine factors as the core expects them."""
+    """The engine's fitted efficiency factors as the core expects them."""
     return dict(eta_bw=engine.eta_bandwidth, eta_f=engine.eta_compute,
                 overhead_ms=engine.step_overhead_ms, seq_us=engine.sequence_overhead_us,
-                ar_us=engine.allreduce_latency_us,
-                reserve_gib=engine.runtime_reserve_gib, kv_frac=engine.kv_memory_fraction,
-                free=engine.kv_fraction_of == "free", max_seqs=engine.max_num_seqs)
+                ar_us=engine.allreduce_latency_us)
 
 
-def pass_time_s(s: dict, p: dict, *, tokens, decode_seqs, context, prefill_tokens, prefill_len,
-                tokens_per_seq=1.0):
-    """Time of one forward pass mixing ``decode_seqs`` decoding sequences and prefill tokens [s]."""
+def runtime_reserve_gib(s: dict):
+    """Per-GPU memory that is neither weights nor KV cache [GiB].
+
+    Notes
+    -----
+    R = fixed + A(max_batched_tokens) + S(max_num_seqs): the runtime's fixed allowance, the peak
+    activations of the largest forward pass (:func:`roofline.activation_bytes_per_gpu`) and the
+    sampler's logits/probabilities (:func:`roofline.sampler_bytes`).
+    """
+    act = roofline.activation_bytes_per_gpu(s["act_tokens"], s["hidden"], s["ffn_active"], s["tp"])
+    smp = roofline.sampler_bytes(s["max_seqs"], s["vocab"])
+    return s["fixed_gib"] + (act + smp) / roofline.BYTES_PER_GIB
+
+
+def pass_bytes_flops(s: dict, *, tokens, decode_seqs, context, prefill_tokens, prefill_len, tokens_per_seq=1.0):
+    """Bytes read and FLOPs of one forward pass on the whole TP group ([bytes], [FLOP])."""
     touched = roofline.moe_experts_touched_fraction(tokens, s["experts"], s["k_experts"])
     embed = s["vocab"] * s["hidden"]
-    streamed = s["b_w"] * (s["p_total"] - embed - s["p_expert"] * (1.0 - touched))
+    # quantized blocks + 16-bit LM head; the input embedding is gathered, not streamed
+    streamed = (s["b_w"] * (s["p_total"] - 2.0 * embed - s["p_expert"] * (1.0 - touched))
+                + roofline.EMBEDDING_BYTES * embed)
     kv_bytes = decode_seqs * context * s["kv_per_token"] + prefill_tokens * s["kv_per_token"]
     attn = 2.0 * s["layers"] * s["heads"] * s["head_dim"]
     flops = (2.0 * (s["p_active"] - embed) * tokens
              + decode_seqs * tokens_per_seq * 2.0 * attn * context
              + prefill_tokens * attn * prefill_len)
-    t = roofline.forward_pass_time_s(streamed + kv_bytes, flops, s["tp"], s["bw"], s["tflops"],
-                                     p["eta_bw"], p["eta_f"])
+    return streamed + kv_bytes, flops
+
+
+def pass_time_s(s: dict, p: dict, *, tokens, decode_seqs, context, prefill_tokens, prefill_len,
+                tokens_per_seq=1.0):
+    """Time of one forward pass mixing ``decode_seqs`` decoding sequences and prefill tokens [s]."""
+    moved, flops = pass_bytes_flops(s, tokens=tokens, decode_seqs=decode_seqs, context=context,
+                                    prefill_tokens=prefill_tokens, prefill_len=prefill_len,
+                                    tokens_per_seq=tokens_per_seq)
+    t = roofline.forward_pass_time_s(moved, flops, s["tp"], s["bw"], s["tflops"], p["eta_bw"], p["eta_f"])
     comm = 2.0 * s["layers"] * roofline.allreduce_time_s(
         tokens * s["hidden"] * roofline._ACTIVATION_BYTES, s["tp"], s["link"], p["ar_us"])
     return t + comm + p["overhead_ms"] * 1e-3 + p["seq_us"] * 1e-6 * decode_seqs
 
 
-def memory_concurrency(s: dict, p: dict, in_tokens, out_tokens):
-    """Memory-limited sequences per replica, capped by the engine's max_num_seqs [-]."""
-    w = roofline.weight_bytes(s["p_total"], s["b_w"])
-    kv = roofline.kv_cache_capacity_bytes_per_gpu(s["mem_gib"], w / s["tp"], p["reserve_gib"],
-                                                  p["kv_frac"], p["free"])
+def memory_concurrency(s: dict, p: dict | None = None, in_tokens=1.0, out_tokens=1.0):
+    """Memory-limited sequences per replica, capped by the engine's max_num_seqs [-].
+
+    Returns ``(sequences, kv_bytes)``: whole sequences of ``in + out`` tokens that fit in the
+    KV cache of the TP group, and that KV capacity [bytes]. ``p`` is unused (kept for callers).
+    """
+    w = s.get("w_bytes_mem", s["w_bytes"])
+    kv = roofline.kv_cache_capacity_bytes_per_gpu(s["mem_gib"], w / s["tp"], runtime_reserve_gib(s),
+                                                  s["kv_frac"], s["free"])
     c = roofline.max_concurrent_sequences(kv * s["tp"],
                                           s["kv_per_token"] + s.get("draft_kv_per_token", 0.0),
                                           np.asarray(in_tokens, float) + out_tokens)
-    return np.minimum(c, p["max_seqs"]), kv * s["tp"]
+    return np.minimum(c, s["max_seqs"]), kv * s["tp"]
 
 
 def replica_point(s: dict, p: dict, c, in_tokens, out_tokens, prompt_cv=0.0, spec: dict | None = None):
@@ -296,7 +336,7 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
     prec = catalog._norm(precision)
     catalog.bytes_per_element(prec, "precision")
     kvp = catalog._norm(kv_precision) if kv_precision else ("fp8" if prec == "fp8" else "bf16")
-    eng = catalog.get_engine(engine)
+    eng = catalog.get_engine(engine).for_gpu(g.name, mem_gib)
     p = engine_arrays(eng)
     ctx_total = in_tokens + out_tokens
     if ctx_total > m.context_window:
@@ -310,15 +350,15 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
 
     best = None
     for tp in _tp_candidates(n_gpus, m, tensor_parallel):
-        s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib)
+        s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib,
+                         engine=eng)
         spec = None
         if speculative:
-            spec = _spec_setup(speculative, g, tp, prec, kvp, mem_gib)
+            spec = _spec_setup(speculative, g, tp, prec, kvp, mem_gib, eng)
             s["draft_kv_per_token"] = spec["draft"]["kv_per_token"]
-            s["p_total_draft"] = spec["draft"]["p_total"]
-            s = {**s, "p_total_mem": s["p_total"] + spec["draft"]["p_total"]}
+            s["w_bytes_mem"] = s["w_bytes"] + spec["draft"]["w_bytes"]
         replicas = n_gpus // tp
-        c_mem_rep, _ = _memory_with_draft(s, p, in_tokens, out_tokens)
+        c_mem_rep, _ = memory_concurrency(s, p, in_tokens, out_tokens)
         c_mem_rep = int(c_mem_rep)
         if c_mem_rep < 1:
             continue
@@ -352,7 +392,7 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
                 p95_e2e_latency_ms=float(r["e2e95"]) * 1e3, limited_by=limited), 0.0)
     hw = inst_name or f"{n_gpus} x {g.name}"
     if best is None:
-        limit = _max_c_any(m, g, n_gpus, prec, kvp, mem_gib, p, in_tokens, out_tokens)
+        limit = _max_c_any(m, g, n_gpus, prec, kvp, mem_gib, eng, in_tokens, out_tokens)
         if concurrency is not None and limit >= 1:
             raise CostlibError(
                 f"throughput: {m.name} ({prec} weights, {kvp} KV) on {hw} cannot hold {concurrency} sequences of "
@@ -369,21 +409,16 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
                         notes=tuple(notes))
 
 
-def _memory_with_draft(s, p, in_tokens, out_tokens):
-    if "p_total_mem" in s:
-        s = {**s, "p_total": s["p_total_mem"]}
-    return memory_concurrency(s, p, in_tokens, out_tokens)
-
-
-def _max_c_any(m, g, n, prec, kvp, mem_gib, p, in_tokens, out_tokens) -> int:
+def _max_c_any(m, g, n, prec, kvp, mem_gib, eng, in_tokens, out_tokens) -> int:
     best = 0
     for tp in _tp_candidates(n, m, None):
-        s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib)
-        best = max(best, int(memory_concurrency(s, p, in_tokens, out_tokens)[0]) * (n // tp))
+        s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib,
+                         engine=eng)
+        best = max(best, int(memory_concurrency(s, None, in_tokens, out_tokens)[0]) * (n // tp))
     return best
 
 
-def _spec_setup(speculative: dict, g, tp, prec, kvp, mem_gib) -> dict:
+def _spec_setup(speculative: dict, g, tp, prec, kvp, mem_gib, eng) -> dict:
     allowed = {"acceptance_rate", "num_speculative_tokens", "draft_model"}
     bad = set(speculative) - allowed
     if bad:
@@ -398,5 +433,6 @@ def _spec_setup(speculative: dict, g, tp, prec, kvp, mem_gib) -> dict:
     if not (0 <= a <= 1) or k < 1:
         raise CostlibError("throughput: speculative.acceptance_rate must be in [0, 1] and "
                            "num_speculative_tokens >= 1")
-    ds = setup_arrays(draft, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib)
+    ds = setup_arrays(draft, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib,
+                      engine=eng)
     return dict(alpha=a, k=k, draft=ds)

@@ -1,0 +1,113 @@
+"""Tests of costlib.plumbing.observability: log bytes, storage, Insights, X-Ray, the claim."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from costlib.errors import CostlibError
+from costlib.options import PRICERS, Context
+from costlib.params import Params
+from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.plumbing.observability import (
+    ObservabilitySettings,
+    insights_gb_scanned,
+    log_bytes_per_request,
+    log_storage_gb_months,
+    price_observability,
+)
+from costlib.prices import load_price_book
+from costlib.traffic import TrafficSettings, build_profile
+
+BOOK = load_price_book()
+GB = 2**30
+MONTH_S = 730 * 3600
+
+
+def managed(in_tokens, out_tokens, rps, model="meta.llama3-1-8b-instruct-v1:0"):
+    p = Params.model_validate({"workload": {"in_tokens": in_tokens, "out_tokens": out_tokens,
+                                            "avg_rps": rps, "p95_latency_ms": 1000},
+                               "options": {"m": {"kind": "managed_api", "model": model}}})
+    profile = build_profile(TrafficSettings(shape="steady"), avg_rps=rps)
+    return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
+
+
+def test_log_bytes_per_request_hand():
+    # metadata only: 1024; payloads: 1024 + (2000 + 500) x 4 = 11,024; two copies (app and
+    # Bedrock invocation logging): 1024 + 2 x 10,000 = 21,024
+    assert log_bytes_per_request(2000, 500) == 1024.0
+    assert log_bytes_per_request(2000, 500, log_payloads=True) == 11024.0
+    assert log_bytes_per_request(2000, 500, log_payloads=True, payload_copies=2) == 21024.0
+    # token traces: 500 x 150 = 75,000 more; 10 % sampled metadata: 102.4
+    assert log_bytes_per_request(2000, 500, token_level_traces=True) == 76024.0
+    assert log_bytes_per_request(2000, 500, log_sample_rate=0.1) == pytest.approx(102.4)
+    # vectorised over prompt sizes
+    assert_allclose(log_bytes_per_request(np.array([1000, 3000]), 500, log_payloads=True),
+                    [1024 + 6000, 1024 + 14000])
+
+
+def test_log_storage_and_insights_hand():
+    # 304.1667 GB/month = 10 GB/day (730 h = 30.4167 days); 7-day retention = 70 GB-month;
+    # compressed to 20 %: 14
+    per_month = 10 * 730 / 24
+    assert log_storage_gb_months(per_month, 7) == pytest.approx(70.0)
+    assert log_storage_gb_months(per_month, 7, 0.2) == pytest.approx(14.0)
+    # 4 queries a day each scanning one day: 4 x 10 GB x 30.4167 days = 1,216.67 GB/month
+    assert insights_gb_scanned(per_month, 4, 1) == pytest.approx(4 * per_month)
+
+
+def test_price_observability_payloads_hand():
+    # 1 rps = 2,628,000 requests; payloads 11,024 bytes each -> 26.98 GB x 0.50 = 13.49 USD
+    ctx, p = managed(2000, 500, 1.0)
+    items = price_observability(ObservabilitySettings(log_payloads=True), ctx, p.options["m"], None)
+    ingest = items[0]
+    assert ingest.quantity == pytest.approx(11024 * MONTH_S / GB)
+    assert ingest.monthly_usd == pytest.approx(11024 * MONTH_S / GB * 0.50)
+
+
+def test_payload_sampling_lever_cuts_ingestion():
+    # keeping 1 % of payloads: 1024 + 0.01 x 10,000 = 1,124 bytes against 11,024 (-89.8 %)
+    ctx, p = managed(2000, 500, 1.0)
+    full = price_observability(ObservabilitySettings(log_payloads=True), ctx, p.options["m"], None)
+    sampled = price_observability(ObservabilitySettings(log_payloads=True, payload_sample_rate=0.01),
+                                  ctx, p.options["m"], None)
+    assert sampled[0].quantity / full[0].quantity == pytest.approx(1124 / 11024)
+
+
+def test_xray_needs_a_price():
+    ctx, p = managed(2000, 500, 1.0)
+    with pytest.raises(CostlibError, match="observability.xray_usd_per_1m_traces"):
+        price_observability(ObservabilitySettings(trace_sample_rate=0.05), ctx, p.options["m"], None)
+    # 5 % of 2,628,000 = 131,400 traces = 0.1314 M x 5.00 USD (aws.amazon.com/xray/pricing)
+    items = price_observability(ObservabilitySettings(trace_sample_rate=0.05,
+                                                      xray_usd_per_1m_traces=5.0),
+                                ctx, p.options["m"], None)
+    assert items[-1].monthly_usd == pytest.approx(0.1314 * 5.0)
+
+
+def _categories(obs: ObservabilitySettings):
+    plumbing = Plumbing(retrieval={"enabled": True}, observability=obs)
+    ctx, p = managed(2000 + extra_input_tokens(plumbing), 500, 5.0)
+    opt = p.options["m"]
+    outcome = PRICERS[opt.kind]("m", opt, ctx)
+    cats = defaultdict(float)
+    for li in outcome.line_items + price_plumbing(plumbing, ctx, opt, outcome):
+        cats[li.category] += li.monthly_usd
+    return sorted(cats, key=cats.get, reverse=True)
+
+
+def test_full_payload_logging_puts_observability_in_top_three():
+    # Scenario (stated): a RAG chat on Bedrock, Llama 3.1 8B on demand, 2,000 prompt +
+    # 2,000 retrieved tokens, 500 out, 5 rps steady (13.1 M requests/month, "moderate"),
+    # OpenSearch Serverless, NAT, ALB. Full logging = prompt and response payloads plus
+    # token-level traces (500 events of 150 bytes): 1024 + 4500 x 4 + 75,000 = 94,024 bytes
+    # per request -> 1,151 GB/month x 0.50 = 575 USD of ingestion, above retrieval (~364)
+    # and network. With metadata only (1 KB/request: 6.3 USD) it ranks behind them.
+    top_full = _categories(ObservabilitySettings(log_payloads=True, token_level_traces=True))
+    assert "observability" in top_full[:3]
+    top_meta = _categories(ObservabilitySettings())
+    assert "observability" not in top_meta[:3]

@@ -1,0 +1,181 @@
+"""Tests of costlib.plumbing.retrieval: context, embeddings, vector stores, processing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from costlib.errors import CostlibError
+from costlib.options import PRICERS, Context
+from costlib.params import Params
+from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.plumbing.retrieval import (
+    RetrievalSettings,
+    aurora_acus,
+    chunk_record_bytes,
+    context_tokens_per_request,
+    embedding_dims,
+    hnsw_index_gib,
+    opensearch_serverless_ocus,
+    price_retrieval,
+    request_units,
+)
+from costlib.prices import load_price_book
+from costlib.traffic import TrafficSettings, build_profile
+
+BOOK = load_price_book()
+GB = 2**30
+MONTH_S = 730 * 3600
+
+
+def managed(in_tokens, rps, model="meta.llama3-1-8b-instruct-v1:0", out_tokens=500):
+    p = Params.model_validate({"workload": {"in_tokens": in_tokens, "out_tokens": out_tokens,
+                                            "avg_rps": rps, "p95_latency_ms": 1000},
+                               "options": {"m": {"kind": "managed_api", "model": model}}})
+    profile = build_profile(TrafficSettings(shape="diurnal", peak_rps=2 * rps,
+                                            business_hours=(13, 22)), avg_rps=rps)
+    return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
+
+
+def item(items, text):
+    hits = [li for li in items if text in li.item]
+    assert hits, f"no line item with {text!r}"
+    return hits[0]
+
+
+@pytest.mark.parametrize("kind", ["scalar", "list", "array", "series"])
+def test_context_tokens_per_request_hand(kind):
+    # 5 chunks x 400 tokens x 0.5 kept = 1000
+    kept = {"scalar": 0.5, "list": [0.5, 1.0], "array": np.array([0.5, 1.0]),
+            "series": pd.Series([0.5, 1.0])}[kind]
+    out = np.atleast_1d(context_tokens_per_request(5, 400, kept))
+    assert out[0] == pytest.approx(1000.0)
+
+
+def test_hnsw_index_gib_opensearch_published_example():
+    # OpenSearch k-NN docs, memory estimation: 1 M vectors, 256 dims, M = 16:
+    # 1.1 * (4 * 256 + 8 * 16) * 1,000,000 ~= 1.267 GB (decimal GB there; ours is GiB)
+    assert hnsw_index_gib(1_000_000, 256, 16) * GB / 1e9 == pytest.approx(1.267, abs=5e-4)
+
+
+def test_dims_lever_shrinks_storage_and_memory():
+    # 384 against 1024 dims, 400-token chunks, no metadata:
+    # record 4*384 + 1600 = 3136 vs 4*1024 + 1600 = 5696 bytes; index 1.1*(1536+128) vs
+    # 1.1*(4096+128) bytes per vector -> ratio 1664/4224 = 0.394
+    assert_allclose(chunk_record_bytes([384, 1024], 400), [3136.0, 5696.0])
+    ratio = hnsw_index_gib(1e6, 384) / hnsw_index_gib(1e6, 1024)
+    assert ratio == pytest.approx(1664 / 4224)
+
+
+def test_opensearch_serverless_ocus_floor_and_growth():
+    # floor: 2 OCUs with redundancy (0.5 x 2 indexing + 0.5 x 2 search), 1 without
+    assert opensearch_serverless_ocus(0.01) == 2.0
+    assert opensearch_serverless_ocus(0.01, redundancy=False) == 1.0
+    # 10 GiB index, 2 replicas, 3 GiB usable per OCU: 20 / 3 = 6.67 -> 7 search + 1 indexing
+    assert opensearch_serverless_ocus(10.0) == 8.0
+    sizes = np.array([0.1, 1, 5, 10, 50])
+    assert np.all(np.diff(opensearch_serverless_ocus(sizes)) >= 0)
+
+
+def test_aurora_acus_half_steps():
+    # 3 GiB / (2 GiB/ACU * 0.5) = 3 ACU; 3.1 -> 3.5; tiny -> the 0.5 floor
+    assert_allclose(aurora_acus(np.array([3.0, 3.1, 0.01])), [3.0, 3.5, 0.5])
+
+
+def test_request_units_dynamodb_sizes():
+    # 1,800-byte chunk text: 1 read unit (<= 4 KB), eventually consistent 0.5; 2 write units
+    assert request_units(1800, 4096) == 1.0
+    assert request_units(1800, 4096, eventually_consistent=True) == 0.5
+    assert request_units(1800, 1024) == 2.0
+
+
+def test_embedding_dims_titan_rejects_384():
+    s = RetrievalSettings(enabled=True, embedding={"dims": 384})
+    with pytest.raises(CostlibError, match="1024, 512, 256"):
+        embedding_dims(s)
+    assert embedding_dims(RetrievalSettings(enabled=True)) == 1024
+    with pytest.raises(CostlibError, match="retrieval.embedding.dims"):
+        embedding_dims(RetrievalSettings(embedding={"hosting": "self_hosted"}))
+
+
+def test_price_retrieval_disabled_one_zero_item():
+    ctx, p = managed(2000, 1.0)
+    items = price_retrieval(RetrievalSettings(), ctx, p.options["m"], None)
+    assert len(items) == 1 and items[0].category == "retrieval" and items[0].monthly_usd == 0
+
+
+def test_price_retrieval_opensearch_defaults_hand():
+    # 1 rps = 2,628,000 requests/month; defaults enabled.
+    ctx, p = managed(2000, 1.0)
+    items = price_retrieval(RetrievalSettings(enabled=True), ctx, p.options["m"], None)
+    # the OCU floor: 2 OCUs x 730 h x 0.24 = 350.40 USD (cloudburn/awsnegotiations: ~350/mo
+    # for an idle vector collection)
+    assert item(items, "OpenSearch Serverless OCUs").monthly_usd == pytest.approx(350.40)
+    # query embeddings: 50 tokens x 2,628,000 = 131.4 M tokens x 0.02 = 2.628 USD
+    assert item(items, "query embeddings").monthly_usd == pytest.approx(131.4 * 0.02)
+    # ingestion: 100,000 chunks x 0.1 x 400 tokens = 4 M tokens x 0.02 = 0.08 USD
+    assert item(items, "ingestion embeddings").monthly_usd == pytest.approx(0.08)
+    # storage: 100,000 x (4096 + 1600 + 200) bytes / 2**30 GB x 0.024
+    assert item(items, "storage").quantity == pytest.approx(1e5 * 5896 / GB)
+    # context tokens shown, priced under inference: 2,628,000 x 2000 / 1e6 = 5,256 M tokens
+    ctx_item = item(items, "retrieved context")
+    assert ctx_item.quantity == pytest.approx(5256.0) and ctx_item.monthly_usd == 0
+
+
+def test_price_retrieval_aurora_and_dynamodb_hand():
+    ctx, p = managed(2000, 1.0)
+    s = RetrievalSettings(enabled=True, vector_store={"kind": "aurora_pgvector"})
+    items = price_retrieval(s, ctx, p.options["m"], None)
+    # 100 k vectors x 1.1 x (4096 + 128) bytes = 0.43 GiB -> 0.5 ACU floor: 0.5 x 730 x 0.12
+    assert item(items, "Aurora Serverless v2").monthly_usd == pytest.approx(43.80)
+    # writes: 10,000 chunks x ceil(5896 / 4096) = 2 I/Os = 20,000 I/Os = 0.02 M x 0.20
+    assert item(items, "Aurora I/O").monthly_usd == pytest.approx(0.02 * 0.20)
+    s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess",
+                                                      "dynamodb_storage_usd_per_gb_month": 0.25})
+    items = price_retrieval(s, ctx, p.options["m"], None)
+    # reads: chunk text 1600 + 200 = 1800 bytes -> 0.5 RRU (eventual) x 5 chunks x 2,628,000
+    # = 6.57 M RRU x 0.125 = 0.82125 USD
+    assert item(items, "chunk reads").monthly_usd == pytest.approx(6.57 * 0.125)
+    # storage at the given 0.25 USD/GB-month (us-east-1 row absent from the tables)
+    assert item(items, "DynamoDB storage").unit_usd == 0.25
+
+
+def test_price_retrieval_dynamodb_storage_missing_names_key():
+    ctx, p = managed(2000, 1.0)
+    s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess"})
+    with pytest.raises(CostlibError, match="dynamodb_storage_usd_per_gb_month"):
+        price_retrieval(s, ctx, p.options["m"], None)
+
+
+def test_price_retrieval_lambda_processing_hand():
+    # 1 rps: 2,628,000 invocations = 2.628 M x 0.20 = 0.5256 USD; duration 1 GB x 0.2 s x
+    # 2,628,000 = 525,600 GB-s x 0.0000166667 = 8.76 USD (first tier)
+    ctx, p = managed(2000, 1.0)
+    s = RetrievalSettings(processing={"kind": "lambda"})
+    items = price_retrieval(s, ctx, p.options["m"], None)
+    assert item(items, "Lambda requests").monthly_usd == pytest.approx(0.5256)
+    assert item(items, "Lambda duration").monthly_usd == pytest.approx(525_600 * 0.0000166667)
+
+
+def test_context_length_swings_total_over_30_percent():
+    # Scenario (stated): Llama 3.1 8B on Bedrock on demand (0.22 / 0.22 USD per 1M tokens),
+    # 1,500 prompt tokens + retrieved context, 500 out, 5 rps average (diurnal, peak 10),
+    # RAG defaults (Titan V2, OpenSearch Serverless). Context right-sizing: raw 5 x 400 = 2,000
+    # tokens against deduplicated 25 % = 500 tokens.
+    # Inference difference by hand: 1,500 tokens x 5 x 2,628,000 requests = 19,710 M tokens
+    # x 0.22 = 4,336.20 USD; the rest of the bill is the same but for bytes and logs.
+    totals, inference = [], []
+    for kept in (1.0, 0.25):
+        plumbing = Plumbing(retrieval={"enabled": True, "context_kept_fraction": kept})
+        ctx, p = managed(1500 + extra_input_tokens(plumbing), 5.0)
+        opt = p.options["m"]
+        outcome = PRICERS[opt.kind]("m", opt, ctx)
+        items = outcome.line_items + price_plumbing(plumbing, ctx, opt, outcome)
+        totals.append(sum(li.monthly_usd for li in items))
+        inference.append(outcome.monthly_usd)
+    assert inference[0] - inference[1] == pytest.approx(4336.20)
+    assert (totals[0] - totals[1]) / totals[0] >= 0.30
