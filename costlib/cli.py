@@ -89,7 +89,7 @@ def format_estimate(result) -> str:
         lines.append(f"overridden price: {r['service']}/{r['name']}/{r['dimension']} = "
                      f"{r['usd']:.6g} (list {r['list_usd']:.6g}; {r['override']})")
     for warning in prices.get("warnings", []):
-        lines.append(f"warning: {warning}")
+        lines.append(f"warning: {warning.split('; source:')[0]}")  # sources: --json
     return "\n".join(lines)
 
 

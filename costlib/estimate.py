@@ -20,6 +20,7 @@ from costlib import worksheet
 from costlib.errors import CostlibError
 from costlib.options import CATEGORIES, PRICERS, Context, LineItem, OptionOutcome
 from costlib.params import Params
+from costlib.plumbing import extra_input_tokens, price_plumbing
 from costlib.traffic import TrafficProfile, TrafficSettings, build_profile, requests_per_month
 from costlib.units import SECONDS_PER_MONTH, TOKENS_PER_1K, TOKENS_PER_1M
 
@@ -166,11 +167,19 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     base_dir = Path(base_dir)
     profile = workload_profile(params, base_dir)
     prices = _PriceBookProxy(params, base_dir)
+    plumbing = params.plumbing
+    user_workload = params.workload
+    context_tokens = float(extra_input_tokens(plumbing))
+    if context_tokens:
+        # retrieved context is part of every prompt: the model, the network and the logs see it
+        params = params.model_copy(update={"workload": user_workload.model_copy(
+            update={"in_tokens": user_workload.in_tokens + context_tokens})})
     w = params.workload
     reqs = profile.requests_per_month
     tokens = reqs * float(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
 
-    def evaluate(name: str, share: float = 1.0, _stack: tuple = ()) -> OptionOutcome:
+    def evaluate(name: str, share: float = 1.0, _stack: tuple = (),
+                 top_level: bool = False) -> OptionOutcome:
         if name not in params.options:
             from costlib._names import unknown_name_message
 
@@ -183,14 +192,17 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
                       share=share,
                       evaluate=lambda n, s: evaluate(n, share * s, _stack + (name,)))
         try:
-            return PRICERS[opt.kind](name, opt, ctx)
+            outcome = PRICERS[opt.kind](name, opt, ctx)
+            if top_level:  # plumbing once per option compared, not again for each route
+                outcome.line_items.extend(price_plumbing(plumbing, ctx, opt, outcome))
+            return outcome
         except CostlibError as exc:
             msg = exc.message
             raise CostlibError(msg if msg.startswith("options.") else f"options.{name}: {msg}") from None
 
     results = []
     for name, opt in params.options.items():
-        outcome = evaluate(name)
+        outcome = evaluate(name, top_level=True)
         total = outcome.monthly_usd
         results.append(
             OptionResult(
@@ -223,6 +235,7 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
             "used": records,
         })
     workload = w.model_dump(exclude={"traffic"})
+    workload["retrieved_context_tokens"] = context_tokens
     workload.update({"p95_rps": w.p95_rps if w.p95_rps is not None else profile.p95_rps,
                      "peak_rps": profile.peak_rps, "traffic_shape": profile.shape,
                      "requests_per_month": reqs})

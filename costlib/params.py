@@ -34,6 +34,14 @@ from costlib._names import closest_names
 from costlib.errors import CostlibError
 from costlib.options import KINDS, Option
 from costlib.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
+from costlib.plumbing import (
+    FailureSettings,
+    NetworkSettings,
+    ObservabilitySettings,
+    Plumbing,
+    RetrievalSettings,
+    SecuritySettings,
+)
 from costlib.prices import PriceSettings
 from costlib.traffic import TrafficSettings
 from costlib.units import DEFAULT_REGION
@@ -99,6 +107,9 @@ class Params(_Strict):
         The worksheet inputs and the traffic profile.
     prices : PriceSettings
         Price overrides, discounts, the age that triggers a warning (see :mod:`costlib.prices`).
+    retrieval, network, observability, security, failures
+        The plumbing around the model, priced for every option (see :mod:`costlib.plumbing`;
+        each block's defaults describe the baseline architecture stated there).
     options : dict
         Name -> option settings, each with a ``kind``.
     """
@@ -108,6 +119,11 @@ class Params(_Strict):
     region: str = DEFAULT_REGION
     workload: Workload
     prices: PriceSettings = PriceSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    network: NetworkSettings = NetworkSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    security: SecuritySettings = SecuritySettings()
+    failures: FailureSettings = FailureSettings()
     options: dict[str, Option] = Field(min_length=1)
 
     _source_path: Path | None = PrivateAttr(default=None)
@@ -118,6 +134,13 @@ class Params(_Strict):
             raise ValueError(f"prices.region ({self.prices.region}) differs from region "
                              f"({self.region}); set the region once, at the top level")
         return self
+
+    @property
+    def plumbing(self) -> Plumbing:
+        """The plumbing blocks together, as :mod:`costlib.plumbing` takes them."""
+        return Plumbing(retrieval=self.retrieval, network=self.network,
+                        observability=self.observability, security=self.security,
+                        failures=self.failures)
 
     @property
     def source_path(self) -> Path | None:

@@ -698,7 +698,8 @@ class PriceBook:
     def stale_warnings(self) -> list[str]:
         """One line per used price whose as-of date is more than ``max_age_days`` old."""
         out = []
-        for r in self.used().itertuples(index=False):
+        used = self.used().drop_duplicates(["service", "name", "dimension", "region"])
+        for r in used.itertuples(index=False):
             age = (self.as_of - r.as_of).days
             if age > self.max_age_days:
                 out.append(

@@ -34,9 +34,11 @@ def test_set_changes_the_result(capsys, explicit_file):
     base = run_json(capsys, "estimate", str(explicit_file), "--json")
     more = run_json(capsys, "estimate", str(explicit_file), "--json", "--set",
                     "workload.avg_rps=1.5")
-    api = {o["name"]: o["monthly_usd"] for o in base["options"]}["api"]
-    api2 = {o["name"]: o["monthly_usd"] for o in more["options"]}["api"]
-    assert api2 == pytest.approx(api * 1.5)  # token bill is linear in traffic
+    def tokens_usd(out):
+        api = next(o for o in out["options"] if o["name"] == "api")
+        return sum(li["monthly_usd"] for li in api["line_items"] if li["category"] == "inference")
+
+    assert tokens_usd(more) == pytest.approx(tokens_usd(base) * 1.5)  # linear in traffic
 
 
 def test_readable_output_lists_every_option(capsys, explicit_file):

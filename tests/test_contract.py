@@ -74,3 +74,8 @@ def test_prices_block_states_provenance(estimate_json):
     for row in prices["used"]:
         assert row["source"] and row["as_of"]
     assert prices["oldest_as_of"] == min(r["as_of"] for r in prices["used"])
+
+
+def test_every_category_appears_for_every_option(estimate_json):
+    for o in estimate_json["options"]:
+        assert {li["category"] for li in o["line_items"]} == set(CATEGORIES), o["name"]

@@ -22,7 +22,7 @@ EXPLICIT = textwrap.dedent(
 
 
 @pytest.fixture
-def explicit(tmp_path):
+def explicit(tmp_path, no_plumbing):
     path = tmp_path / "explicit.yaml"
     path.write_text(EXPLICIT)
     return load_params(path)
@@ -37,7 +37,7 @@ def test_managed_option_bills_tokens_times_price(explicit):
     # 1 rps -> 2,628,000 requests; 100 in -> 262.8 M tokens x 0.22 = 57.816 USD;
     # 50 out -> 131.4 M tokens x 0.22 = 28.908 USD; total 86.724 USD.
     api = next(o for o in estimate(explicit).options if o.name == "api")
-    assert_allclose([li.monthly_usd for li in api.line_items], [57.816, 28.908])
+    assert_allclose([li.monthly_usd for li in api.line_items], [57.816, 28.908, 0.0])
     assert_allclose(api.monthly_usd, 86.724)
     assert_allclose(api.usd_per_request, 86.724 / 2_628_000)
     # 150 tokens per request -> 394.2 M tokens = 394,200 thousands

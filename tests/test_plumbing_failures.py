@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.failures: throttling, naive vs budgeted retries, Spot, OOM, stampede."""
+"""Tests of costlib.plumbing.failures: throttling, retries, Spot, OOM, cache stampede."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def test_naive_retries_cost_at_least_the_throttled_tokens_again():
     # failed attempt is billed (billed_share_of_throttled_attempts = 1); 3 attempts.
     # Naive: every throttled request retries twice in the same minute and fails again:
     # extra billed = 2 x 2,190,000 = 4,380,000 requests >= 2,190,000 (the throttled traffic).
-    s = FailureSettings(retry_policy="naive", max_attempts=3, billed_share_of_throttled_attempts=1.0)
+    s = FailureSettings(retry_policy="naive", max_attempts=3,
+                        billed_share_of_throttled_attempts=1.0)
     acc = retry_accounting(s, PEAK.rps, 5.0)
     assert acc["throttled"] == pytest.approx(THROTTLED)
     assert acc["extra_billed"] == pytest.approx(2 * THROTTLED)
@@ -102,7 +103,8 @@ def test_retry_budget_bounds_the_extra():
     # property: the bound holds for any budget
     for b in (0.0, 0.05, 0.2, 0.5, 1.0):
         acc = retry_accounting(FailureSettings(retry_budget_fraction=b,
-                                               billed_share_of_throttled_attempts=1.0), PEAK.rps, 5.0)
+                                               billed_share_of_throttled_attempts=1.0),
+                              PEAK.rps, 5.0)
         assert acc["extra_billed"] <= b * TRAFFIC + 1e-6
 
 
@@ -124,15 +126,16 @@ def test_discarded_after_processing_billed_again():
                                steady.rps, np.inf)
         assert acc["extra_billed"] == pytest.approx(52_560.0)
     acc = retry_accounting(FailureSettings(retry_policy="none",
-                                           discarded_after_processing_fraction=0.02), steady.rps, np.inf)
+                                           discarded_after_processing_fraction=0.02),
+                          steady.rps, np.inf)
     assert acc["extra_billed"] == 0.0
 
 
 def _fleet_outcome():
     # A fake self-hosted outcome: 1,460 g5.xlarge instance-hours at 1.006 USD, 10 % unserved,
     # 100 tokens/s per sequence x batch 4 = 400 tokens/s per instance.
-    return OptionOutcome([line_item("inference", "g5.xlarge instance-hours", 1460.0, "instance-hour",
-                                    1.006, "ec2 table")],
+    return OptionOutcome([line_item("inference", "g5.xlarge instance-hours", 1460.0,
+                                    "instance-hour", 1.006, "ec2 table")],
                          {"unserved_fraction": 0.1, "tokens_per_second_per_instance": 100.0,
                           "batch_size": 4.0})
 
@@ -171,7 +174,8 @@ def test_cache_stampede_and_prewarm_hand():
                 "r": {"kind": "router", "cache": {"hit_fraction": 0.8},
                       "routes": [{"to": "a", "share": 1.0}]}}, rps=2.0)
     steady = build_profile(TrafficSettings(shape="steady"), avg_rps=2.0)
-    outcome = OptionOutcome([], {"routes": {"a": {"share_of_requests": 0.2, "monthly_usd": 1000.0}}})
+    routes = {"a": {"share_of_requests": 0.2, "monthly_usd": 1000.0}}
+    outcome = OptionOutcome([], {"routes": routes})
     per_miss = 1000.0 / 1_051_200
     for prewarm, extra in ((0.0, 23_040.0), (0.75, 5_760.0)):
         s = FailureSettings(deploys_per_month=8, prewarm_fraction=prewarm)

@@ -33,7 +33,8 @@ PARAMS = {
 
 
 def make_ctx(params: Params, avg_rps: float | None = None):
-    profile = build_profile(TrafficSettings(shape="steady"), avg_rps=avg_rps or params.workload.avg_rps)
+    profile = build_profile(TrafficSettings(shape="steady"),
+                            avg_rps=avg_rps or params.workload.avg_rps)
 
     def ctx_for(share: float) -> Context:
         scaled = profile if share == 1.0 else dataclasses.replace(profile, rps=profile.rps * share)
@@ -83,8 +84,8 @@ def test_extra_input_tokens_off_and_on():
     # defaults when enabled: 5 chunks x 400 tokens x 1.0 kept = 2000 (the article's "2k tokens")
     assert extra_input_tokens(Plumbing(retrieval={"enabled": True})) == 2000.0
     # dedup keeps 30 %: 5 x 400 x 0.3 = 600
-    assert extra_input_tokens(Plumbing(retrieval={"enabled": True,
-                                                  "context_kept_fraction": 0.3})) == pytest.approx(600.0)
+    kept = Plumbing(retrieval={"enabled": True, "context_kept_fraction": 0.3})
+    assert extra_input_tokens(kept) == pytest.approx(600.0)
 
 
 def test_plumbing_misspelt_key_is_an_error():

@@ -73,15 +73,17 @@ def test_payload_sampling_lever_cuts_ingestion():
     # keeping 1 % of payloads: 1024 + 0.01 x 10,000 = 1,124 bytes against 11,024 (-89.8 %)
     ctx, p = managed(2000, 500, 1.0)
     full = price_observability(ObservabilitySettings(log_payloads=True), ctx, p.options["m"], None)
-    sampled = price_observability(ObservabilitySettings(log_payloads=True, payload_sample_rate=0.01),
-                                  ctx, p.options["m"], None)
+    sampled = price_observability(
+        ObservabilitySettings(log_payloads=True, payload_sample_rate=0.01), ctx, p.options["m"],
+        None)
     assert sampled[0].quantity / full[0].quantity == pytest.approx(1124 / 11024)
 
 
 def test_xray_needs_a_price():
     ctx, p = managed(2000, 500, 1.0)
     with pytest.raises(CostlibError, match="observability.xray_usd_per_1m_traces"):
-        price_observability(ObservabilitySettings(trace_sample_rate=0.05), ctx, p.options["m"], None)
+        price_observability(ObservabilitySettings(trace_sample_rate=0.05), ctx, p.options["m"],
+                            None)
     # 5 % of 2,628,000 = 131,400 traces = 0.1314 M x 5.00 USD (aws.amazon.com/xray/pricing)
     items = price_observability(ObservabilitySettings(trace_sample_rate=0.05,
                                                       xray_usd_per_1m_traces=5.0),

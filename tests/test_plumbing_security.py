@@ -42,7 +42,8 @@ def test_price_security_kms_per_write_and_caching_hand():
     # 1 rps = 2,628,000 requests x 2 encrypted writes = 5,256,000 KMS requests = 525.6 x 10k
     # x 0.03 = 15.768 USD; with a data key per 1,000 objects: 0.015768 USD
     ctx, p = ctx_at(1.0)
-    items = price_security(SecuritySettings(encrypted_writes_per_request=2), ctx, p.options["m"], None)
+    items = price_security(SecuritySettings(encrypted_writes_per_request=2), ctx, p.options["m"],
+                           None)
     assert items[1].monthly_usd == pytest.approx(15.768)
     cached = price_security(SecuritySettings(encrypted_writes_per_request=2,
                                              objects_per_data_key=1000), ctx, p.options["m"], None)

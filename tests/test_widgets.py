@@ -8,7 +8,7 @@ from test_estimate import EXPLICIT
 
 
 @pytest.fixture
-def explorer(tmp_path):
+def explorer(tmp_path, no_plumbing):
     path = tmp_path / "explicit.yaml"
     path.write_text(EXPLICIT)
     return worksheet_explorer(load_params(path))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from costlib import worksheet
 from costlib.units import SECONDS_PER_MONTH
@@ -73,6 +73,33 @@ def line_item(category: str, item: str, quantity, unit: str, unit_usd, source: s
     quantity = float(quantity)
     unit_usd = float(unit_usd)
     return LineItem(category, item, quantity, unit, unit_usd, quantity * unit_usd, source)
+
+
+class Operations(Strict):
+    """The article's "team to keep it up": engineer time an option needs each month.
+
+    Attributes
+    ----------
+    engineer_hours_per_month : float
+        Hours of on-call, upgrades, tuning and quota requests per month [h/month].
+    usd_per_engineer_hour : float
+        Loaded cost of an engineer-hour [USD/h]; your own figure (not a published price).
+    """
+
+    engineer_hours_per_month: float = Field(0.0, ge=0)
+    usd_per_engineer_hour: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _rate_when_hours(self):
+        if self.engineer_hours_per_month > 0 and self.usd_per_engineer_hour is None:
+            raise ValueError("engineer_hours_per_month is set: give usd_per_engineer_hour too")
+        return self
+
+
+def operations_items(ops: Operations) -> list[LineItem]:
+    """The engineer-time line item (quantity 0 when no hours are given)."""
+    return [line_item("operations", "engineer time to keep it up", ops.engineer_hours_per_month,
+                      "engineer-hour", ops.usd_per_engineer_hour or 0.0, "params file")]
 
 
 @dataclass(frozen=True)

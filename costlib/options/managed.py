@@ -12,7 +12,14 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.options.base import Context, OptionOutcome, Strict, line_item
+from costlib.options.base import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+)
 from costlib.units import SECONDS_PER_MINUTE, TOKENS_PER_1M
 
 
@@ -59,6 +66,8 @@ class ManagedApiOption(Strict):
         Share of requests sent through batch inference [0-1], at the batch prices.
     quota : Quota, optional
         Requests or tokens per minute beyond which requests are throttled.
+    operations : Operations
+        Engineer time per month (prompt and quota management; no GPUs to run).
     """
 
     kind: Literal["managed_api"]
@@ -68,6 +77,7 @@ class ManagedApiOption(Strict):
     prompt_cache: PromptCache | None = None
     batch_fraction: float = Field(0.0, ge=0, le=1)
     quota: Quota | None = None
+    operations: Operations = Operations()
 
 
 def input_usd_per_request(in_tokens, usd_per_1m_input, usd_per_1m_cache_read=0.0,
@@ -182,6 +192,7 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
                                in_tok_m * opt.batch_fraction, "1M tokens", pbi.usd, pbi.source))
         items.append(line_item("inference", f"{label} batch output tokens",
                                out_tok_m * opt.batch_fraction, "1M tokens", pbo.usd, pbo.source))
+    items.extend(operations_items(opt.operations))
     details = {"throttled_fraction": 0.0}
     if opt.quota is not None:
         details["throttled_fraction"] = throttled_fraction(

@@ -16,7 +16,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from costlib.fleet import FleetSchedule, schedule_mask
-from costlib.options.base import Context, OptionOutcome, Strict, line_item, per_step_to_month
+from costlib.options.base import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+    per_step_to_month,
+)
 from costlib.units import SECONDS_PER_MINUTE, SECONDS_PER_HOUR, TOKENS_PER_1M
 
 TERM_DIMENSIONS = {"no_commit": "pt_no_commit", "1_month": "pt_1_month", "6_month": "pt_6_month"}
@@ -44,6 +52,8 @@ class ProvisionedOption(Strict):
         When the units run (UTC hours and weekdays); default: always.
     spill_model : str, optional
         On-demand model for spilled traffic (default: ``model``).
+    operations : Operations
+        Engineer time per month.
     """
 
     kind: Literal["provisioned"]
@@ -55,6 +65,7 @@ class ProvisionedOption(Strict):
     size_for: Literal["peak", "p95"] = "peak"
     schedule: FleetSchedule | None = None
     spill_model: str | None = None
+    operations: Operations = Operations()
 
     @model_validator(mode="after")
     def _commitments_run_all_month(self):
@@ -118,6 +129,7 @@ def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> Option
         items.append(line_item("inference", f"{spill} on-demand output tokens (spill)",
                                spilled_requests * w.out_tokens / TOKENS_PER_1M, "1M tokens",
                                p_out.usd, p_out.source))
+    items.extend(operations_items(opt.operations))
     total = float(rps.sum())
     details = {
         "model_units": units,

@@ -14,7 +14,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from costlib.options.base import Context, OptionOutcome, Strict, line_item
+from costlib.options.base import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+)
 from costlib.units import TOKENS_PER_1M
 
 DYNAMODB_READ_UNIT_KB = 4.0
@@ -69,12 +76,15 @@ class RouterOption(Strict):
         Shares of the misses; they must add up to 1.
     classifier : Classifier, optional
         A model call per request to pick the route.
+    operations : Operations
+        Engineer time per month for the router and cache (the routes bring their own).
     """
 
     kind: Literal["router"]
     cache: ResponseCache | None = None
     routes: list[Route] = Field(min_length=1)
     classifier: Classifier | None = None
+    operations: Operations = Operations()
 
     @model_validator(mode="after")
     def _shares_add_up(self):
@@ -142,5 +152,6 @@ def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
         for li in outcome.line_items:
             items.append(line_item(li.category, f"{route.to}: {li.item}", li.quantity, li.unit,
                                    li.unit_usd, li.source))
+    items.extend(operations_items(opt.operations))
     details = {"cache_hit_fraction": hit, "routes": routes}
     return OptionOutcome(items, details)

@@ -22,34 +22,20 @@ from pydantic import Field, model_validator
 from costlib import worksheet
 from costlib.errors import CostlibError
 from costlib.fleet import FleetPolicy, demand_tokens_per_s, required_instances, simulate_fleet
-from costlib.options.base import Context, OptionOutcome, Strict, line_item
+from costlib.options.base import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+)
 from costlib.units import HOURS_PER_MONTH
 
 DEFAULT_EBS_GB_PER_INSTANCE = 200.0
 """Root volume plus a local copy of the weights [GB]; an assumption to set per deployment."""
 DEFAULT_IMAGE_GB = 15.0
 """Size of an inference-server container image in ECR [GB]; an assumption to set per deployment."""
-
-
-class Operations(Strict):
-    """The article's "team to keep it up": engineer time the fleet needs each month.
-
-    Attributes
-    ----------
-    engineer_hours_per_month : float
-        Hours of on-call, upgrades and tuning per month [h/month].
-    usd_per_engineer_hour : float
-        Loaded cost of an engineer-hour [USD/h]; your own figure.
-    """
-
-    engineer_hours_per_month: float = Field(0.0, ge=0)
-    usd_per_engineer_hour: float | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _rate_when_hours(self):
-        if self.engineer_hours_per_month > 0 and self.usd_per_engineer_hour is None:
-            raise ValueError("engineer_hours_per_month is set: give usd_per_engineer_hour too")
-        return self
 
 
 class MeasuredCurve(Strict):
@@ -248,11 +234,7 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
         items.append(line_item("operations", "EKS control plane",
                                HOURS_PER_MONTH * opt.eks_cluster_share, "cluster-hour", p.usd,
                                p.source))
-    ops = opt.operations
-    if ops.engineer_hours_per_month:
-        items.append(line_item("operations", "engineer time to keep it up",
-                               ops.engineer_hours_per_month, "engineer-hour",
-                               ops.usd_per_engineer_hour, "params file"))
+    items.extend(operations_items(opt.operations))
     p95_tps = float(worksheet.tokens_per_second_at_p95(
         np.percentile(profile.rps, 95), ctx.workload.in_tokens, ctx.workload.out_tokens))
     details = {

@@ -308,7 +308,8 @@ def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
             share_thr = np.where(want > 0, exc / np.where(want > 0, want, 1.0), 0.0)
         r_thr = retries * share_thr
         extra = r_thr * s.billed_share_of_throttled_attempts + retries * (1.0 - share_thr)
-        unserved = exc - np.atleast_1d(recovered_rps(r_thr, d, allowed)) if d.size > 1 else exc - r_thr
+        recovered = np.atleast_1d(recovered_rps(r_thr, d, allowed)) if d.size > 1 else r_thr
+        unserved = exc - recovered
     month = SECONDS_PER_MONTH
     return {k: float(np.mean(v)) * month for k, v in
             {"throttled": exc, "retries": retries, "extra_billed": extra,

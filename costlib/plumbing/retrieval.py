@@ -348,7 +348,8 @@ def opensearch_serverless_ocus(index_gib, redundancy=True, index_memory_fraction
     """
     idx = 1.0 if redundancy else 0.5
     replicas = 2.0 if redundancy else 1.0
-    need = replicas * np.asarray(index_gib, dtype=float) / (AOSS_GIB_PER_OCU * index_memory_fraction)
+    usable_gib = AOSS_GIB_PER_OCU * index_memory_fraction
+    need = replicas * np.asarray(index_gib, dtype=float) / usable_gib
     search = np.maximum(idx, np.ceil(need * 2.0 - 1e-9) / 2.0)
     floor = (2.0 if redundancy else 1.0) if min_ocus is None else float(min_ocus)
     out = np.maximum(floor, idx + search)
@@ -489,7 +490,8 @@ def _processing_items(p: ProcessingSettings, ctx: Context) -> list[LineItem]:
         hours = p.fargate_tasks * HOURS_PER_MONTH
         pc = ctx.price("fargate", "linux_x86", "vcpu_hour")
         pm = ctx.price("fargate", "linux_x86", "gb_hour")
-        return [line_item("retrieval", f"pre/post-processing Fargate vCPU ({p.fargate_tasks} tasks)",
+        return [line_item("retrieval",
+                          f"pre/post-processing Fargate vCPU ({p.fargate_tasks} tasks)",
                           hours * p.fargate_vcpu, "vCPU-hour", pc.usd, pc.source),
                 line_item("retrieval", "pre/post-processing Fargate memory",
                           hours * p.fargate_gb, "GB-hour", pm.usd, pm.source)]
@@ -503,7 +505,8 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
         p = price_or_error(ctx, "bedrock", e.model, "input", e.usd_per_1m_tokens,
                            "retrieval.embedding.usd_per_1m_tokens")
         query_m = reqs * s.query_tokens / TOKENS_PER_1M
-        ingest_m = s.corpus_chunks * s.reingest_fraction_per_month * s.tokens_per_chunk / TOKENS_PER_1M
+        ingest_m = (s.corpus_chunks * s.reingest_fraction_per_month * s.tokens_per_chunk
+                    / TOKENS_PER_1M)
         return [line_item("retrieval", f"query embeddings ({e.model})", query_m, "1M tokens",
                           p.usd, p.source),
                 line_item("retrieval", f"corpus (re)ingestion embeddings ({e.model})", ingest_m,
@@ -568,7 +571,8 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                                "GB-month", p.usd, p.source))
         gb_task = index_gib / vs.index_memory_fraction
         p = ctx.price("fargate", "linux_x86", "gb_hour")
-        items.append(line_item("retrieval", f"in-process index memory ({vs.app_tasks} Fargate tasks "
+        items.append(line_item("retrieval",
+                               f"in-process index memory ({vs.app_tasks} Fargate tasks "
                                f"x {gb_task:.2f} GB)", gb_task * vs.app_tasks * HOURS_PER_MONTH,
                                "GB-hour", p.usd, p.source))
     else:
