@@ -20,7 +20,7 @@ from pathlib import Path
 from costlib.errors import EXIT_USAGE, CostlibError
 
 # Modules that add sub-commands; each has register(subparsers). Missing ones are skipped.
-PLUGIN_MODULES = ("costlib.prices_cli", "costlib.throughput_cli")
+PLUGIN_MODULES = ("costlib.prices_cli", "costlib.throughput_cli", "costlib.levers_cli")
 
 
 class _Parser(argparse.ArgumentParser):

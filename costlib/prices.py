@@ -577,7 +577,8 @@ class PriceBook:
     (:meth:`stale_warnings`).
     """
 
-    def __init__(self, rows: pd.DataFrame, settings: PriceSettings, *, skipped=(), superseded=()):
+    def __init__(self, rows: pd.DataFrame, settings: PriceSettings, *, skipped=(), superseded=(),
+                 groups: dict | None = None):
         self.settings = settings
         self.region = settings.region
         self.as_of = settings.as_of or date.today()
@@ -587,9 +588,30 @@ class PriceBook:
         self._all = rows.reset_index(drop=True)
         self._force = self._all[_in_force(self._all, self.as_of)].reset_index(drop=True)
         self._used: dict[tuple, dict] = {}
+        self._memo: dict[tuple, pd.DataFrame] = {}
+        self._records: dict[int, list[dict]] = {}  # id of a memoised frame -> its rows as dicts
+        self._groups = groups  # (service, name, dimension) -> rows, shared by cached books
 
     # -- selection -----------------------------------------------------------------------
     def _series(self, service: str, name: str, dimension: str) -> pd.DataFrame:
+        """The rows in force for one (service, name, dimension) here; memoised per book."""
+        key = (service, name, dimension)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._select(service, name, dimension)
+        return hit
+
+    def _select(self, service: str, name: str, dimension: str) -> pd.DataFrame:
+        series = None if self._groups is None else self._groups.get((service, name, dimension))
+        if series is not None:
+            here = series[series["region"] == self.region]
+            now = here[_in_force(here, self.as_of)] if not here.empty else here
+            if not now.empty:
+                return now.sort_values("tier_start")
+        return self._select_slow(service, name, dimension)
+
+    def _select_slow(self, service: str, name: str, dimension: str) -> pd.DataFrame:
+        """The full search, with the one-line errors that name what is missing."""
         allrows = self._all
         if service not in set(allrows["service"]):
             raise CostlibError(unknown_name_message("service", service, allrows["service"]))
@@ -618,10 +640,15 @@ class PriceBook:
             )
         return now.sort_values("tier_start")
 
-    def _record(self, rows: pd.DataFrame) -> None:
-        for rec in rows.to_dict("records"):
+    def _record(self, rows: pd.DataFrame) -> list[dict]:
+        """Remember the rows a look-up used; returns them as dicts (memoised per frame)."""
+        records = self._records.get(id(rows))
+        if records is None:
+            records = self._records[id(rows)] = rows.to_dict("records")
+        for rec in records:
             key = tuple(rec[k] for k in KEY) + (rec["effective_from"],)
             self._used[key] = rec
+        return records
 
     # -- look-ups --------------------------------------------------------------------------
     def row(self, service: str, name: str, dimension: str) -> dict:
@@ -634,8 +661,7 @@ class PriceBook:
             raise CostlibError(
                 f"{service} {name} {dimension} ({self.region}) is tiered ({len(rows)} tiers); use tiered_usd"
             )
-        self._record(rows)
-        return rows.iloc[0].to_dict()
+        return dict(self._record(rows)[0])
 
     def usd(self, service: str, name: str, dimension: str) -> float:
         """Price in USD per the row's unit; records the look-up."""
@@ -766,6 +792,58 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
     PriceBook
     """
     settings = settings or PriceSettings()
+    override_path = None
+    if settings.overrides_file:
+        override_path = Path(settings.overrides_file)
+        if not override_path.is_absolute():
+            override_path = Path(base_dir or Path.cwd()) / override_path
+    key = (
+        tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in table_files(tables_dir)),
+        _file_key(override_path),
+        str(settings.overrides_file or ""),
+        tuple(sorted(settings.discounts_pct.items())),
+        settings.region,
+        str(tables_dir or ""),
+    )
+    rows, skipped, superseded, groups = _book_rows(key, tables_dir, override_path, settings)
+    return PriceBook(rows, settings, skipped=skipped, superseded=superseded, groups=groups)
+
+
+def _file_key(path: Path | None) -> tuple:
+    """Identity of an overrides file for the cache: path, and mtime and size when it exists."""
+    if path is None:
+        return ()
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+_BOOK_ROWS_CACHE: dict[tuple, tuple] = {}
+
+
+def _book_rows(key: tuple, tables_dir, override_path: Path | None, settings: PriceSettings):
+    """The validated rows of a price book, built once per distinct tables/overrides/discounts.
+
+    Building them (importing genai-prices rows, overrides, discounts, checks) takes ~0.1 s;
+    sweeps re-price the same params many times, so the result is cached by ``key`` (which
+    includes the files' modification times, so an edited table or override file is re-read).
+    """
+    hit = _BOOK_ROWS_CACHE.get(key)
+    if hit is None:
+        rows, skipped, superseded = _build_book_rows(tables_dir, override_path, settings)
+        rows = rows.reset_index(drop=True)
+        groups = {k: g for k, g in rows.groupby(["service", "name", "dimension"], sort=False)}
+        hit = (rows, skipped, superseded, groups)
+        if len(_BOOK_ROWS_CACHE) > 16:
+            _BOOK_ROWS_CACHE.clear()
+        _BOOK_ROWS_CACHE[key] = hit
+    rows, skipped, superseded, groups = hit
+    return rows, list(skipped), list(superseded), groups
+
+
+def _build_book_rows(tables_dir, override_path: Path | None, settings: PriceSettings):
     tables = load_tables(tables_dir)
     imported, skipped = _genai_cached()
     imported, superseded = _supersede(tables, imported)
@@ -773,11 +851,9 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
     check_prices(rows)
     rows = rows.assign(overridden=False, override="", list_usd=rows["usd"])
     where = "params"
-    if settings.overrides_file:
-        path = Path(settings.overrides_file)
-        if not path.is_absolute():
-            path = Path(base_dir or Path.cwd()) / path
-        rows = _apply_overrides(rows, path, where=f"overrides file {settings.overrides_file}")
+    if override_path is not None:
+        rows = _apply_overrides(rows, override_path,
+                                where=f"overrides file {settings.overrides_file}")
     rows["list_usd"] = rows["list_usd"].fillna(rows["usd"])
     rows = _apply_discounts(rows, settings.discounts_pct, where)
     emb = load_embedding_models()
@@ -786,7 +862,7 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
     known_regions = set(rows["region"])
     if settings.region not in known_regions:
         raise CostlibError(unknown_name_message("region", settings.region, known_regions, "prices.region"))
-    return PriceBook(rows, settings, skipped=skipped, superseded=superseded)
+    return rows, tuple(skipped), tuple(superseded)
 
 
 def embedding_dims(model: str) -> dict:

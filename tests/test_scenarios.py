@@ -164,3 +164,20 @@ def test_scenario_c_cache_halves_model_spend_or_more():
     assert model_spend(cached) == pytest.approx(0.2 * model_spend(baseline), rel=1e-9)
     assert model_spend(cached) <= 0.5 * model_spend(baseline)
     assert cached.monthly_usd < baseline.monthly_usd
+
+
+def test_doubling_context_of_llama_70b_on_p4d_lowers_batch_and_raises_cost_per_token():
+    """Issue 5: twice the prompt means twice the KV cache per sequence and longer prefills, so
+    fewer sequences fit and meet the latency target, and each token costs more. Scenario B's
+    workload with a 2 s p95 time to first token (at 1 s a 4,000-token prompt cannot be served
+    on p4d at all: even one sequence misses it)."""
+    params = with_overrides(load("scenario_b_steady.yaml"), {"workload.p95_latency_ms": 2000})
+
+    def p4d(in_tokens):
+        result = estimate(with_overrides(params, {"workload.in_tokens": in_tokens}))
+        return by_name(result)["p4d_vllm_llama31_70b"]
+
+    short, long = p4d(2000), p4d(4000)
+    assert long.details["batch_size"] < short.details["batch_size"]
+    assert long.usd_per_1k_tokens > short.usd_per_1k_tokens
+    assert long.details["batch_source"] == short.details["batch_source"] == "model"
