@@ -560,7 +560,11 @@ def _apply_overrides(rows: pd.DataFrame, path: Path, where: str) -> pd.DataFrame
     keep = ~rows[list(SERIES)].apply(tuple, axis=1).isin(series)
     over = over.assign(overridden=True, override=f"override file {path.name}")
     # remember the list price each override replaces (NaN for a name the tables lack)
-    listed = rows[~keep].drop_duplicates(list(SERIES)).set_index(list(SERIES))["usd"]
+    replaced = rows[~keep]
+    # the list price is the newest row of each replaced price (the open-ended window first)
+    replaced = replaced.assign(_open=replaced["effective_to"].isna()).sort_values(
+        "_open", ascending=False, kind="stable")
+    listed = replaced.drop_duplicates(list(SERIES)).set_index(list(SERIES))["usd"]
     over["list_usd"] = [listed.get(tuple(k), float("nan"))
                         for k in over[list(SERIES)].itertuples(index=False)]
     out = pd.concat([rows[keep], over], ignore_index=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -43,6 +44,7 @@ def _param_value(params_path: Path) -> str:
 
 def scrub_notebook(path: Path) -> None:
     """Remove run-to-run noise (timestamps, durations, random ids) from an executed notebook."""
+    # papermill metadata, cell timings and widget model ids change on every run
     nb = json.loads(path.read_text(encoding="utf-8"))
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
@@ -56,8 +58,48 @@ def scrub_notebook(path: Path) -> None:
         meta.pop("execution", None)
         if "injected-parameters" in meta.get("tags", []):
             cell["id"] = "injected-parameters"  # papermill gives it a random id each run
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    text = _stable_widget_ids(nb, json.dumps(nb, ensure_ascii=False))
+    # dump again so the renamed widget models are sorted by their new ids
+    text = json.dumps(json.loads(text), indent=1, ensure_ascii=False, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _stable_widget_ids(nb: dict, text: str) -> str:
+    """Replace the random ids of ipywidgets models with ids numbered in a canonical order.
+
+    Each run gives every widget model a fresh uuid4 hex id, used in the saved widget state and
+    in the outputs that display it. Models are numbered by a walk that does not depend on the
+    ids: the models displayed in the outputs, in cell order, then the models each one refers
+    to (``IPY_MODEL_<id>``) by attribute name; so a rebuilt report is byte-identical.
+    """
+    state = (nb.get("metadata", {}).get("widgets", {})
+             .get("application/vnd.jupyter.widget-state+json", {}).get("state", {}))
+    if not state:
+        return text
+    roots = [
+        out.get("data", {}).get("application/vnd.jupyter.widget-view+json", {}).get("model_id")
+        for cell in nb.get("cells", []) for out in cell.get("outputs", [])
+    ]
+    mapping: dict[str, str] = {}
+
+    def visit(model_id):
+        if model_id not in state or model_id in mapping:
+            return
+        mapping[model_id] = f"{len(mapping):032x}"
+        attrs = state[model_id].get("state", {})
+        for key in sorted(attrs):
+            values = attrs[key] if isinstance(attrs[key], list) else [attrs[key]]
+            for value in values:
+                if isinstance(value, str) and value.startswith("IPY_MODEL_"):
+                    visit(value[len("IPY_MODEL_"):])
+
+    for root in roots:
+        visit(root)
+    leftovers = sorted((m for m in state if m not in mapping),
+                       key=lambda m: json.dumps(state[m].get("model_name", "")))
+    for model_id in leftovers:
+        visit(model_id)
+    return re.sub(r"[0-9a-f]{32}", lambda m: mapping.get(m.group(0), m.group(0)), text)
 
 
 def export_html(notebook: Path, target: Path) -> None:

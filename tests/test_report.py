@@ -81,3 +81,13 @@ def test_scrub_removes_timestamps(tmp_path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["papermill"] == {"parameters": {"a": 1}}
     assert nb["cells"][0]["metadata"] == {"papermill": {}}
+
+
+def test_widget_ids_are_numbered_so_rebuilds_are_identical(tmp_path, notebooks):
+    nb = tiny_notebook(notebooks / "00_a.ipynb",
+                       body="import ipywidgets as w\nw.VBox([w.IntSlider(3), w.HTML('x')])")
+    first = report.build_report(PARAMS_DIR / "default.yaml", tmp_path / "a", [nb])
+    second = report.build_report(PARAMS_DIR / "default.yaml", tmp_path / "b", [nb])
+    text = (first / "00_a.ipynb").read_text()
+    assert '"model_id": "00000000000000000000000000000000"' in text
+    assert text == (second / "00_a.ipynb").read_text()

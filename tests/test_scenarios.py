@@ -181,3 +181,18 @@ def test_doubling_context_of_llama_70b_on_p4d_lowers_batch_and_raises_cost_per_t
     assert long.details["batch_size"] < short.details["batch_size"]
     assert long.usd_per_1k_tokens > short.usd_per_1k_tokens
     assert long.details["batch_source"] == short.details["batch_source"] == "model"
+
+
+def test_scenario_b_fp8_on_p5_beats_bedrock_llama_70b_only_at_batches_in_the_hundreds(scenario_b):
+    """With FP8 weights (the article's recommended lever) p5 can undercut Bedrock's open-model
+    price, but not at a batch of 4 to 8. Bound by hand at batch 8: 70.6 GB of FP8 weights
+    streamed from 26.8 TB/s -> >= 2.63 ms per step -> <= 8 / 0.00263 x 2500 / 500 = 15,200
+    tokens/s per instance, below the 21,235 tokens/s that 55.04 USD/h needs at 0.72 USD per 1M
+    tokens (see the bf16 bound above)."""
+    assert 8 / (70.6e9 / (8 * 3.35e12)) * 2500 / 500 < 55.04 / 3600 / (0.72 / 1e6)
+    params, result = scenario_b
+    fp8 = with_overrides(params, {"options.p5_vllm_llama31_70b.precision": "fp8"})
+    managed = by_name(result)["bedrock_llama31_70b"].monthly_usd
+    sweep = batch_sweep(fp8, "p5_vllm_llama31_70b", [4, 8, 16, 32, 64, 128, 256, 512])
+    batch = breakeven_batch(sweep, managed)
+    assert batch is not None and batch > 64
