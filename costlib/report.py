@@ -112,7 +112,25 @@ def export_html(notebook: Path, target: Path) -> None:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    target.write_text(_stable_element_ids(body), encoding="utf-8")
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _stable_element_ids(html: str) -> str:
+    """Number the random uuid4 element ids nbconvert gives widget outputs, in order of
+    appearance, so a rebuilt HTML export is byte-identical."""
+    mapping: dict[str, str] = {}
+
+    def number(match):
+        key = match.group(0)
+        if key not in mapping:
+            n = f"{len(mapping):012x}"
+            mapping[key] = f"00000000-0000-4000-8000-{n}"
+        return mapping[key]
+
+    return _UUID.sub(number, html)
 
 
 def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,

@@ -91,3 +91,4 @@ def test_widget_ids_are_numbered_so_rebuilds_are_identical(tmp_path, notebooks):
     text = (first / "00_a.ipynb").read_text()
     assert '"model_id": "00000000000000000000000000000000"' in text
     assert text == (second / "00_a.ipynb").read_text()
+    assert (first / "00_a.html").read_bytes() == (second / "00_a.html").read_bytes()
