@@ -196,3 +196,29 @@ def test_scenario_b_fp8_on_p5_beats_bedrock_llama_70b_only_at_batches_in_the_hun
     sweep = batch_sweep(fp8, "p5_vllm_llama31_70b", [4, 8, 16, 32, 64, 128, 256, 512])
     batch = breakeven_batch(sweep, managed)
     assert batch is not None and batch > 64
+
+
+def test_removing_nat_swings_a_small_internal_assistant_by_more_than_30_percent(tmp_path):
+    """Where the article's NAT claim holds: fixed network costs dominate a small workload.
+
+    Inputs: an internal assistant on Amazon Nova Micro, 1,500 tokens in / 300 out, a steady
+    0.02 requests/s (52,560 requests a month), the baseline network (ALB, 2 AZs, Bedrock and
+    CloudWatch Logs reached through NAT). Lever: PrivateLink endpoints instead of NAT.
+    NAT path:        2 gateways x 730 h x (0.045 + 0.005 for the public IP) = 73.00 USD
+                     + 2.0129 GB processed x 0.045                          =  0.09 USD
+    PrivateLink:     2 endpoints (bedrock-runtime, logs) x 2 AZs x 730 h x 0.01 = 29.20 USD
+                     + 2.0129 GB processed x 0.01                            =  0.02 USD
+    Saving about 43.87 USD of a bill of about 103 USD: over 30 %. (For larger workloads the
+    per-token bill dwarfs it: see tests/test_plumbing_network.py.)
+    """
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        "workload: {in_tokens: 1500, out_tokens: 300, avg_rps: 0.02, p95_latency_ms: 2000}\n"
+        "prices: {as_of: 2026-11-27}\n"
+        "options: {nova_micro: {kind: managed_api, model: amazon.nova-micro-v1:0}}\n")
+    params = load_params(path)
+    before = estimate(params).options[0]
+    after = estimate(with_overrides(params, {"network.aws_path": "privatelink"})).options[0]
+    saving = before.monthly_usd - after.monthly_usd
+    assert saving == pytest.approx(73.0 + 2.0129 * 0.045 - 29.2 - 2.0129 * 0.01, rel=1e-3)
+    assert saving / before.monthly_usd >= 0.30
