@@ -9,20 +9,22 @@ total, and the cost per request and per 1,000 tokens. The same result is availab
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from costlib import worksheet
 from costlib.errors import CostlibError
-from costlib.options import CATEGORIES, PRICERS, Context, LineItem, OptionOutcome
+from costlib.options import PRICERS, Context, LineItem, OptionOutcome
 from costlib.params import Params
 from costlib.plumbing import extra_input_tokens, price_plumbing
 from costlib.traffic import TrafficProfile, TrafficSettings, build_profile, requests_per_month
-from costlib.units import SECONDS_PER_MONTH, TOKENS_PER_1K, TOKENS_PER_1M
+from costlib.units import TOKENS_PER_1K
+
+__all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month", "sweep",
+           "workload_profile"]
 
 @dataclass(frozen=True)
 class OptionResult:

@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from costlib import units
 from costlib.errors import CostlibError
 from costlib.worksheet import instances_to_provision as ceil_instances
-from costlib.worksheet import required_instances, tokens_per_request
+from costlib.worksheet import required_instances, tokens_per_request  # noqa: F401 (re-exported)
 
 _CEIL_TOL = 1e-9
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -19,7 +19,6 @@ References
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
