@@ -772,8 +772,7 @@ def lever_explorer(params: Params):
     """
     import ipywidgets as widgets
 
-    from costlib.estimate import estimate
-    from costlib.widgets import Explorer, totals_html
+    from costlib.widgets import Explorer
 
     n, o, s, f = params.network, params.observability, params.security, params.failures
     style = {"description_width": "initial"}
@@ -801,13 +800,7 @@ def lever_explorer(params: Params):
         controls["retrieval.context_kept_fraction"] = widgets.FloatSlider(
             value=params.retrieval.context_kept_fraction, min=0.05, max=1, step=0.05,
             description="retrieved context kept", continuous_update=False, style=style)
-    output = widgets.HTML()
-    explorer = Explorer(params, controls, output, widgets.VBox(), estimate(params))
-    output.value = totals_html(explorer.result)
-    for ctl in controls.values():
-        ctl.observe(explorer.recompute, names="value")
-    explorer.box = widgets.VBox([*controls.values(), output])
-    return explorer
+    return Explorer.build(params, controls)
 
 
 __all__ = ["Lever", "lever_explorer", "Plan", "LEVERS", "get_lever", "catalog_frame", "lever_report",

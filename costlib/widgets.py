@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from costlib.errors import CostlibError
 from costlib.estimate import Estimate, estimate
-from costlib.params import Params, SelfHostedOption, with_overrides
+from costlib.params import Params, with_overrides
 
 
 def totals_html(result: Estimate) -> str:
@@ -41,6 +41,26 @@ class Explorer:
     output: widgets.HTML
     box: widgets.VBox
     result: Estimate
+    initial: dict | None = None
+
+    @classmethod
+    def build(cls, params: Params, controls: dict, result: Estimate | None = None) -> Explorer:
+        """Wire controls to a totals table: each change re-prices ``params``.
+
+        Only the controls a person has moved are applied as overrides, so a control whose
+        starting value is a display value (a derived batch, a computed p95) never overwrites
+        the params it was read from.
+        """
+        output = widgets.HTML()
+        output.add_class("qa-totals")
+        result = estimate(params) if result is None else result
+        explorer = cls(params, controls, output, widgets.VBox(), result,
+                       {key: ctl.value for key, ctl in controls.items()})
+        output.value = totals_html(result)
+        for ctl in controls.values():
+            ctl.observe(explorer.recompute, names="value")
+        explorer.box = widgets.VBox([*controls.values(), output])
+        return explorer
 
     def _ipython_display_(self):  # pragma: no cover - display hook for notebooks
         from IPython.display import display
@@ -48,7 +68,9 @@ class Explorer:
         display(self.box)
 
     def recompute(self, *_):
-        overrides = {key: ctl.value for key, ctl in self.controls.items()}
+        initial = self.initial or {}
+        overrides = {key: ctl.value for key, ctl in self.controls.items()
+                     if key not in initial or ctl.value != initial[key]}
         try:
             self.result = estimate(with_overrides(self.params, overrides))
         except CostlibError as exc:
@@ -60,30 +82,27 @@ class Explorer:
 def worksheet_explorer(params: Params) -> Explorer:
     """Sliders for traffic and, per self-hosted option, the batch it holds.
 
-    Moving ``workload.avg_rps`` or an option's ``batch_size`` re-prices every option.
+    Moving ``workload.avg_rps`` or an option's ``batch_size`` re-prices every option. Sliders
+    start at the values the estimate used (the p95 computed from the traffic profile, the batch
+    derived by the throughput model) and override them only once moved.
     """
     w = params.workload
+    result = estimate(params)
     controls: dict[str, widgets.Widget] = {
         "workload.avg_rps": widgets.FloatLogSlider(
             value=w.avg_rps, base=10, min=-1, max=3, step=0.05, description="avg rps",
             continuous_update=False,
         ),
         "workload.p95_rps": widgets.FloatLogSlider(
-            value=w.p95_rps, base=10, min=-1, max=3, step=0.05, description="p95 rps",
-            continuous_update=False,
+            value=result.workload["p95_rps"], base=10, min=-1, max=3, step=0.05,
+            description="p95 rps", continuous_update=False,
         ),
     }
-    for name, opt in params.options.items():
-        if isinstance(opt, SelfHostedOption):
-            controls[f"options.{name}.batch_size"] = widgets.FloatSlider(
-                value=opt.batch_size, min=1, max=32, step=1, description=f"{name} batch",
-                continuous_update=False, style={"description_width": "initial"},
+    for o in result.options:
+        if o.kind == "self_hosted":
+            controls[f"options.{o.name}.batch_size"] = widgets.FloatSlider(
+                value=o.details["batch_size"], min=1, max=max(32, o.details["batch_size"]),
+                step=1, description=f"{o.name} batch", continuous_update=False,
+                style={"description_width": "initial"},
             )
-    output = widgets.HTML()
-    output.add_class("qa-totals")
-    explorer = Explorer(params, controls, output, widgets.VBox(), estimate(params))
-    output.value = totals_html(explorer.result)
-    for ctl in controls.values():
-        ctl.observe(explorer.recompute, names="value")
-    explorer.box = widgets.VBox([*controls.values(), output])
-    return explorer
+    return Explorer.build(params, controls, result)

@@ -35,3 +35,19 @@ def test_moving_the_batch_slider_reprices_the_fleet(explorer):
 def test_an_impossible_setting_shows_a_message_not_a_traceback(explorer):
     explorer.controls["workload.avg_rps"].value = 100  # above p95_rps = 2
     assert "cannot price this" in explorer.output.value
+
+
+def test_moving_one_slider_keeps_derived_batches_and_p95():
+    # Scenario A's self-hosted batches come from the throughput model and its p95 from the
+    # bursty profile; neither has a params value. Moving the traffic slider must price exactly
+    # what --set workload.avg_rps would.
+    from costlib.estimate import estimate
+    from costlib.params import with_overrides
+    from costlib.paths import PARAMS_DIR
+
+    params = load_params(PARAMS_DIR / "scenario_a_bursty.yaml")
+    explorer = worksheet_explorer(params)
+    assert explorer.controls["options.g5_llama31_8b_autoscaled.batch_size"].value > 1
+    explorer.controls["workload.avg_rps"].value = 2
+    expected = estimate(with_overrides(params, {"workload.avg_rps": 2}))
+    assert totals(explorer) == {o.name: o.monthly_usd for o in expected.options}
