@@ -23,13 +23,13 @@ sys.path.insert(0, str(ROOT))
 def _bench_cases():
     import numpy as np
 
-    from costlib import worksheet
-    from costlib.analysis import batch_sweep
-    from costlib.estimate import estimate
-    from costlib.fleet import FleetPolicy, simulate_fleet
-    from costlib.params import load_params
-    from costlib.prices import PriceSettings, load_price_book
-    from costlib.throughput import serving_point
+    from costlib.formulas import worksheet
+    from costlib.whatif.sweeps import batch_sweep
+    from costlib.bill.estimate import estimate
+    from costlib.formulas.fleet import FleetPolicy, simulate_fleet
+    from costlib.bill.params import load_params
+    from costlib.tables.prices import PriceSettings, load_price_book
+    from costlib.formulas.throughput import serving_point
 
     params = {p.stem: load_params(p) for p in sorted((ROOT / "params").glob("*.yaml"))}
     rng = np.random.default_rng(0)

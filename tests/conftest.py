@@ -10,6 +10,6 @@ def no_plumbing(monkeypatch):
     Tests of an option's own formulas use it so their hand calculations cover exactly the
     option's items; the plumbing has tests of its own and an integration test.
     """
-    import costlib.estimate
+    import costlib.bill.estimate
 
-    monkeypatch.setattr(costlib.estimate, "price_plumbing", lambda *args, **kwargs: [])
+    monkeypatch.setattr(costlib.bill.estimate, "price_plumbing", lambda *args, **kwargs: [])

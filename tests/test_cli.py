@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from costlib.cli import main
-from costlib.paths import PARAMS_DIR, PROJ_ROOT
+from costlib.core.paths import PARAMS_DIR, PROJ_ROOT
 from test_estimate import EXPLICIT
 
 

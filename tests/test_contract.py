@@ -6,8 +6,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from costlib.cli import main
-from costlib.options import CATEGORIES
-from costlib.paths import PARAMS_DIR
+from costlib.bill.options import CATEGORIES
+from costlib.core.paths import PARAMS_DIR
 
 PARAMS_FILES = sorted(PARAMS_DIR.glob("*.yaml"))
 LINE_ITEM_KEYS = {"category", "item", "monthly_usd", "quantity", "unit", "unit_usd", "source"}

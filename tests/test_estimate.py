@@ -5,8 +5,8 @@ import textwrap
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.estimate import estimate, requests_per_month, sweep
-from costlib.params import load_params
+from costlib.bill.estimate import estimate, requests_per_month, sweep
+from costlib.bill.params import load_params
 
 EXPLICIT = textwrap.dedent(
     """

@@ -1,4 +1,4 @@
-"""Tests of costlib.levers (the article's cost levers) and costlib.levers_cli."""
+"""Tests of costlib.whatif.levers (the article's cost levers) and costlib.cli.levers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from costlib.errors import CostlibError
-from costlib.estimate import estimate
-from costlib.levers import (
+from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
+from costlib.whatif.levers import (
     CONTEXT_KEPT_AFTER_DEDUP,
     LEVERS,
     OUTPUT_CAP_FACTOR,
@@ -19,8 +19,8 @@ from costlib.levers import (
     get_lever,
     lever_report,
 )
-from costlib.params import Params, load_params, with_overrides
-from costlib.paths import PARAMS_DIR
+from costlib.bill.params import Params, load_params, with_overrides
+from costlib.core.paths import PARAMS_DIR
 
 PARAMS_FILES = sorted(PARAMS_DIR.glob("*.yaml"))
 MONTH_S = 730 * 3600  # 2,628,000 s
@@ -118,8 +118,8 @@ def test_lever_report_one_row_per_lever_and_option(reports, loaded, path):
 
 
 def test_lever_report_matches_analysis_lever_table(loaded):
-    # lever_report prices each lever the way costlib.analysis.lever_table does
-    from costlib.analysis import lever_table
+    # lever_report prices each lever the way costlib.whatif.sweeps.lever_table does
+    from costlib.whatif.sweeps import lever_table
 
     params = loaded["rag_plumbing.yaml"]
     lever = get_lever("log_sampling")
@@ -257,7 +257,7 @@ def test_article_claims_say_when_a_file_cannot_test_them(loaded):
 
 def run_cli(argv):
     from costlib.cli import _Parser
-    from costlib.levers_cli import register
+    from costlib.cli.levers import register
 
     parser = _Parser(prog="costlib")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -290,7 +290,7 @@ def test_levers_cli_bad_set_key_is_one_line_error():
 
 
 def test_lever_explorer_recomputes_through_costlib(loaded):
-    from costlib.levers import lever_explorer
+    from costlib.whatif.levers import lever_explorer
 
     params = loaded["rag_plumbing.yaml"]
     explorer = lever_explorer(params)

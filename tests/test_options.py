@@ -9,9 +9,9 @@ import textwrap
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.errors import CostlibError
-from costlib.estimate import estimate
-from costlib.params import load_params
+from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
+from costlib.bill.params import load_params
 
 REQS = 2_628_000
 HEAD = textwrap.dedent(

@@ -4,9 +4,9 @@ import textwrap
 
 import pytest
 
-from costlib.errors import CostlibError
-from costlib.params import apply_overrides, load_params, parse_set_overrides, with_overrides
-from costlib.paths import PARAMS_DIR
+from costlib.core.errors import CostlibError
+from costlib.bill.params import apply_overrides, load_params, parse_set_overrides, with_overrides
+from costlib.core.paths import PARAMS_DIR
 
 MINIMAL = textwrap.dedent(
     """

@@ -1,12 +1,12 @@
-"""Tests of costlib.plumbing.charts, through each chart's Vega-Lite spec (``to_dict()``)."""
+"""Tests of costlib.lessons.plumbing_charts, through each chart's Vega-Lite spec (``to_dict()``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from costlib.options import CATEGORIES
-from costlib.plumbing import charts as pc
+from costlib.bill.options import CATEGORIES
+from costlib.lessons import plumbing_charts as pc
 
 
 def frame():
@@ -87,9 +87,9 @@ def test_lever_changes_spec_only_targeted_priced_rows():
 
 
 def test_charts_from_a_real_estimate_stay_small():
-    from costlib.estimate import estimate
-    from costlib.params import load_params
-    from costlib.paths import PARAMS_DIR
+    from costlib.bill.estimate import estimate
+    from costlib.bill.params import load_params
+    from costlib.core.paths import PARAMS_DIR
 
     result = estimate(load_params(PARAMS_DIR / "rag_plumbing.yaml"))
     f = result.to_frame()

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.failures: throttling, retries, Spot, OOM, cache stampede."""
+"""Tests of costlib.bill.plumbing.failures: throttling, retries, Spot, OOM, cache stampede."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.options import Context, OptionOutcome, line_item
-from costlib.params import Params
-from costlib.plumbing.failures import (
+from costlib.bill.options import Context, OptionOutcome, line_item
+from costlib.bill.params import Params
+from costlib.bill.plumbing.failures import (
     FailureSettings,
     allowed_rps,
     budgeted_retry_rps,
@@ -23,8 +23,8 @@ from costlib.plumbing.failures import (
     stampede_extra_misses,
     throttled_rps,
 )
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficProfile, TrafficSettings, build_profile
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficProfile, TrafficSettings, build_profile
 
 BOOK = load_price_book()
 MONTH_S = 730 * 3600  # 2,628,000 s

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing: every category for every option kind, the params blocks."""
+"""Tests of costlib.bill.plumbing: every category for every option kind, the params blocks."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from costlib.options import PRICERS, Context
-from costlib.options.base import CATEGORIES
-from costlib.params import Params
-from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficSettings, build_profile
+from costlib.bill.options import PRICERS, Context
+from costlib.bill.lineitems import CATEGORIES
+from costlib.bill.params import Params
+from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficSettings, build_profile
 
 BOOK = load_price_book()
 

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.network: hops, NAT, PrivateLink, cross-AZ, ALB."""
+"""Tests of costlib.bill.plumbing.network: hops, NAT, PrivateLink, cross-AZ, ALB."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.options import PRICERS, Context
-from costlib.params import Params
-from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.plumbing.network import (
+from costlib.bill.options import PRICERS, Context
+from costlib.bill.params import Params
+from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.bill.plumbing.network import (
     NetworkSettings,
     alb_lcu,
     cross_az_billed_gb,
     gb_per_month,
     price_network,
 )
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficSettings, build_profile
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficSettings, build_profile
 
 BOOK = load_price_book()
 GB = 2**30

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.observability: log bytes, storage, Insights, X-Ray, the claim."""
+"""Tests of costlib.bill.plumbing.observability: log bytes, storage, Insights, X-Ray, the claim."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.errors import CostlibError
-from costlib.options import PRICERS, Context
-from costlib.params import Params
-from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.plumbing.observability import (
+from costlib.core.errors import CostlibError
+from costlib.bill.options import PRICERS, Context
+from costlib.bill.params import Params
+from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.bill.plumbing.observability import (
     ObservabilitySettings,
     insights_gb_scanned,
     log_bytes_per_request,
     log_storage_gb_months,
     price_observability,
 )
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficSettings, build_profile
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficSettings, build_profile
 
 BOOK = load_price_book()
 GB = 2**30

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.retrieval: context, embeddings, vector stores, processing."""
+"""Tests of costlib.bill.plumbing.retrieval: context, embeddings, vector stores, processing."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.errors import CostlibError
-from costlib.options import PRICERS, Context
-from costlib.params import Params
-from costlib.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.plumbing.retrieval import (
+from costlib.core.errors import CostlibError
+from costlib.bill.options import PRICERS, Context
+from costlib.bill.params import Params
+from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
+from costlib.bill.plumbing.retrieval import (
     RetrievalSettings,
     aurora_acus,
     chunk_record_bytes,
@@ -24,8 +24,8 @@ from costlib.plumbing.retrieval import (
     price_retrieval,
     request_units,
 )
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficSettings, build_profile
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficSettings, build_profile
 
 BOOK = load_price_book()
 GB = 2**30

@@ -1,4 +1,4 @@
-"""Tests of costlib.plumbing.security: KMS keys and requests, data-key caching, secrets."""
+"""Tests of costlib.bill.plumbing.security: KMS keys and requests, data-key caching, secrets."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.options import Context
-from costlib.params import Params
-from costlib.plumbing.security import SecuritySettings, kms_requests_per_month, price_security
-from costlib.prices import load_price_book
-from costlib.traffic import TrafficSettings, build_profile
+from costlib.bill.options import Context
+from costlib.bill.params import Params
+from costlib.bill.plumbing.security import SecuritySettings, kms_requests_per_month, price_security
+from costlib.tables.prices import load_price_book
+from costlib.formulas.traffic import TrafficSettings, build_profile
 
 BOOK = load_price_book()
 

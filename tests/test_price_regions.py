@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib import prices as P
-from costlib.errors import CostlibError
-from costlib.estimate import estimate
-from costlib.params import load_params
+from costlib.tables import prices as P
+from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
+from costlib.bill.params import load_params
 
 TODAY = date(2026, 11, 27)  # fixed, as in test_prices.py
 WEST = "us-west-2"

@@ -1,4 +1,4 @@
-"""Tests of costlib.price_views: the tables and charts of the lesson on prices (notebook 01).
+"""Tests of costlib.lessons.prices: the tables and charts of the lesson on prices (notebook 01).
 
 Oracles are hand calculations from rows of costlib/data/prices/*.csv (quoted in comments), from
 the committed Price List fixture, or properties (sums, linearity). The package's price tables are
@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costlib import price_views as V
-from costlib.errors import CostlibError
-from costlib.estimate import estimate
-from costlib.params import load_params
-from costlib.paths import TESTS_DIR
-from costlib.prices import PRICES_DIR, PriceSettings, load_price_book, load_tables, read_price_csv
+from costlib.lessons import prices as V
+from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
+from costlib.bill.params import load_params
+from costlib.core.paths import TESTS_DIR
+from costlib.tables.prices import PRICES_DIR, PriceSettings, load_price_book, load_tables, read_price_csv
 
 FIXTURES = TESTS_DIR / "fixtures" / "pricelist"
 OFFER = FIXTURES / "amazonec2_us-east-1_us-west-2_excerpt.json"
@@ -173,7 +173,7 @@ def test_age_summary_hand_counts(tmp_path):
 
 
 def test_genai_asof_summary_counts_every_row():
-    from costlib.prices import GENAI_ASOF_CSV
+    from costlib.tables.prices import GENAI_ASOF_CSV
 
     raw = pd.read_csv(GENAI_ASOF_CSV, dtype=str)
     out = V.genai_asof_summary()

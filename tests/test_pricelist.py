@@ -1,4 +1,4 @@
-"""Tests of costlib.pricelist against small AWS Price List offer excerpts (no network).
+"""Tests of costlib.tables.pricelist against small AWS Price List offer excerpts (no network).
 
 Expected values are read by hand from tests/fixtures/pricelist/*.json.
 """
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from costlib import prices as P
-from costlib.errors import CostlibError
-from costlib.pricelist import parse_offer, refresh
-from costlib.prices_cli import main as cli_main
+from costlib.tables import prices as P
+from costlib.core.errors import CostlibError
+from costlib.tables.pricelist import parse_offer, refresh
+from costlib.cli.prices import main as cli_main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricelist"
 OFFER = FIXTURES / "amazonec2_us-east-1_us-west-2_excerpt.json"
@@ -142,7 +142,7 @@ def test_bad_offer_changes_nothing(tables):
 
 
 def test_refresh_failure_while_writing_changes_nothing(tables, monkeypatch):
-    import costlib.pricelist as PL
+    import costlib.tables.pricelist as PL
 
     before = _snapshot(tables)
     calls = {"n": 0}

@@ -1,4 +1,4 @@
-"""Tests of costlib.prices: the tables, the genai-prices import, look-ups, overrides, the CLI.
+"""Tests of costlib.tables.prices: the tables, the genai-prices import, look-ups, overrides, the CLI.
 
 Expected figures are typed in from the sources named on the price rows (cited per test).
 """
@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib import prices as P
-from costlib.errors import CostlibError
-from costlib.prices_cli import main as cli_main
+from costlib.tables import prices as P
+from costlib.core.errors import CostlibError
+from costlib.cli.prices import main as cli_main
 
 TODAY = date(2026, 11, 27)  # fixed so the June-2025 windows and age warnings are reproducible
 

@@ -7,7 +7,7 @@ import tomllib
 
 import yaml
 
-from costlib.paths import NOTEBOOKS_DIR, PROJ_ROOT
+from costlib.core.paths import NOTEBOOKS_DIR, PROJ_ROOT
 
 
 def test_environment_yml_delegates_to_pyproject():

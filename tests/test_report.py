@@ -5,9 +5,9 @@ import json
 import nbformat
 import pytest
 
-from costlib import report
-from costlib.errors import CostlibError
-from costlib.paths import PARAMS_DIR
+from costlib.cli import report
+from costlib.core.errors import CostlibError
+from costlib.core.paths import PARAMS_DIR
 
 
 def tiny_notebook(path, body="print(params_path)"):

@@ -7,10 +7,10 @@ notebooks/02_inference_bill.ipynb).
 import numpy as np
 import pytest
 
-from costlib.analysis import batch_sweep, breakeven_batch
-from costlib.estimate import estimate
-from costlib.params import load_params, with_overrides
-from costlib.paths import PARAMS_DIR
+from costlib.whatif.sweeps import batch_sweep, breakeven_batch
+from costlib.bill.estimate import estimate
+from costlib.bill.params import load_params, with_overrides
+from costlib.core.paths import PARAMS_DIR
 
 
 def load(name):

@@ -1,14 +1,15 @@
-"""Tests for costlib.throughput: catalogs, roofline formulas, serving model, levers."""
+"""Tests for costlib.formulas.throughput: catalogs, roofline formulas, serving model, levers."""
 
 import math
 
 import numpy as np
 import pytest
 
-from costlib.errors import CostlibError
-from costlib.throughput import catalog, roofline, serving_point
-from costlib.throughput.levers import compare_levers, usd_per_1k_tokens
-from costlib.throughput.settings import SelfHostedThroughput, worksheet_inputs
+from costlib.core.errors import CostlibError
+from costlib.formulas.throughput import serving_point
+from costlib.tables import hardware as catalog
+from costlib.formulas.throughput import roofline
+from costlib.formulas.throughput.levers import compare_levers, usd_per_1k_tokens
 
 P4D_USD_PER_HOUR = 21.957642  # aws-prices-inference.md §2 (Karpenter price table, 2025-06-23); used only as a scale
 
@@ -270,28 +271,6 @@ def test_speculative_decoding_helps_small_batch_only():
     spec_big = serving_point("llama-3.1-70b", concurrency=128, speculative=spec, **kw)
     assert spec_big.output_tokens_per_s / base_big.output_tokens_per_s < \
         spec1.output_tokens_per_s / base1.output_tokens_per_s
-
-
-def test_worksheet_inputs_modelled():
-    s = SelfHostedThroughput(model="llama-3.1-70b", precision="fp8", prompt_cv=0.5)
-    w = worksheet_inputs(s, instance="p5.48xlarge", in_tokens=2000, out_tokens=500, p95_latency_ms=1000)
-    assert w["method"] == "modelled"
-    assert w["tokens_per_second_per_instance"] * w["batch_size"] == pytest.approx(w["total_tokens_per_s"])
-
-
-def test_settings_misspelt_key():
-    from pydantic import ValidationError
-    with pytest.raises(ValidationError):
-        SelfHostedThroughput(model="llama-3.1-8b", precison="fp8")
-
-
-def test_doctests_pass():
-    import doctest
-
-    from costlib.throughput import levers, serving
-    for mod in (roofline, levers, serving):
-        res = doctest.testmod(mod)
-        assert res.failed == 0, mod.__name__
 
 
 # ---------------------------------------------------------------- memory model (physical, not fitted)

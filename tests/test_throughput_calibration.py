@@ -2,7 +2,8 @@
 
 import pytest
 
-from costlib.throughput import calibration, catalog
+from costlib.formulas.throughput import calibration
+from costlib.tables import hardware as catalog
 
 
 def test_calibration_errors_within_thresholds():

@@ -1,11 +1,12 @@
-"""Charts and lesson tables of the throughput notebook (costlib.throughput.charts / explain)."""
+"""Charts and lesson tables of the throughput notebook (costlib.lessons.throughput_charts / explain)."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from costlib.throughput import charts, explain
+from costlib.lessons import throughput_charts as charts
+from costlib.lessons import throughput as explain
 
 SETUP = explain.LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000, out_tokens=500,
                             p95_latency_ms=1000, prompt_cv=0.5, usd_per_hour=21.957642)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from costlib import throughput_cli
-from costlib.errors import CostlibError
+from costlib.cli import throughput as throughput_cli
+from costlib.core.errors import CostlibError
 
 
 def _run(argv, capsys):

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from costlib.errors import CostlibError
-from costlib.throughput import measured
-from costlib.throughput.settings import SelfHostedThroughput, worksheet_inputs
+from costlib.core.errors import CostlibError
+from costlib.tables import measured
 
 FIX = Path(__file__).parent / "fixtures" / "benchmarks"
 VLLM = [FIX / f"vllm-c{c}.json" for c in (16, 4, 8)]
@@ -62,8 +61,3 @@ def test_parse_errors(tmp_path):
         measured.load_curve(VLLM, "llmperf")
 
 
-def test_worksheet_inputs_measured_beats_modelled():
-    s = SelfHostedThroughput(model="llama-3.1-8b", measured={"format": "vllm", "files": [str(f) for f in VLLM]})
-    w = worksheet_inputs(s, instance="p4d.24xlarge", in_tokens=1024, out_tokens=128, p95_latency_ms=250)
-    assert w["method"] == "measured" and w["batch_size"] == 8
-    assert w["tokens_per_second_per_instance"] == pytest.approx(585.0)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from costlib.params import load_params
-from costlib.widgets import worksheet_explorer
+from costlib.bill.params import load_params
+from costlib.lessons.widgets import worksheet_explorer
 from test_estimate import EXPLICIT
 
 
@@ -41,9 +41,9 @@ def test_moving_one_slider_keeps_derived_batches_and_p95():
     # Scenario A's self-hosted batches come from the throughput model and its p95 from the
     # bursty profile; neither has a params value. Moving the traffic slider must price exactly
     # what --set workload.avg_rps would.
-    from costlib.estimate import estimate
-    from costlib.params import with_overrides
-    from costlib.paths import PARAMS_DIR
+    from costlib.bill.estimate import estimate
+    from costlib.bill.params import with_overrides
+    from costlib.core.paths import PARAMS_DIR
 
     params = load_params(PARAMS_DIR / "scenario_a_bursty.yaml")
     explorer = worksheet_explorer(params)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib import worksheet
+from costlib.formulas import worksheet
 
 
 def test_tokens_per_request_adds_prompt_and_answer():

@@ -1,0 +1,280 @@
+"""One workload, every option, one month: the estimate behind every report.
+
+:func:`estimate` turns validated :class:`~costlib.bill.params.Params` into an :class:`Estimate`: for
+each option a list of line items (category, item, quantity, unit, unit price, monthly USD), their
+total, and the cost per request and per 1,000 tokens. The same result is available as a dict
+(the ``--json`` contract), as readable tables, and as a tidy pandas frame for charts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from costlib.formulas import worksheet
+from costlib.core.errors import CostlibError
+from costlib.bill.options import PRICERS, Context, LineItem, OptionOutcome
+from costlib.bill.params import Params
+from costlib.bill.plumbing import extra_input_tokens, price_plumbing
+from costlib.formulas.traffic import TrafficProfile, TrafficSettings, build_profile, requests_per_month
+from costlib.core.units import TOKENS_PER_1K
+
+__all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month", "sweep",
+           "workload_profile"]
+
+@dataclass(frozen=True)
+class OptionResult:
+    name: str
+    kind: str
+    monthly_usd: float
+    usd_per_request: float
+    usd_per_1k_tokens: float
+    line_items: list[LineItem]
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "monthly_usd": self.monthly_usd,
+            "usd_per_request": self.usd_per_request,
+            "usd_per_1k_tokens": self.usd_per_1k_tokens,
+            "line_items": [li.to_dict() for li in self.line_items],
+        }
+        out.update(self.details)
+        return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    title: str
+    region: str
+    workload: dict
+    options: list[OptionResult]
+    prices: dict = field(default_factory=dict)
+    profile: TrafficProfile | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def cheapest(self) -> str:
+        return min(self.options, key=lambda o: o.monthly_usd).name
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "region": self.region,
+            "workload": self.workload,
+            "options": [o.to_dict() for o in self.options],
+            "cheapest": self.cheapest,
+            "prices": self.prices,
+        }
+
+    def totals_frame(self) -> pd.DataFrame:
+        """One row per option: monthly total, per request, per 1k tokens."""
+        return pd.DataFrame(
+            [
+                {
+                    "option": o.name,
+                    "kind": o.kind,
+                    "monthly_usd": o.monthly_usd,
+                    "usd_per_request": o.usd_per_request,
+                    "usd_per_1k_tokens": o.usd_per_1k_tokens,
+                }
+                for o in self.options
+            ]
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: one row per option x line item."""
+        rows = []
+        for o in self.options:
+            for li in o.line_items:
+                rows.append({"option": o.name, "kind": o.kind, **li.to_dict()})
+        return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# monthly volumes
+
+
+# --------------------------------------------------------------------------------------------
+# traffic and prices
+
+
+def workload_profile(params: Params, base_dir: Path | None = None) -> TrafficProfile:
+    """The traffic profile of a params file's workload.
+
+    Without a ``traffic`` block the profile is ``steady`` when ``p95_rps`` is absent or equal to
+    ``avg_rps``, and a ``diurnal`` business-hours plateau matched to both otherwise.
+    """
+    w = params.workload
+    settings = w.traffic
+    if settings is None:
+        steady = w.p95_rps is None or abs(w.p95_rps - w.avg_rps) <= 1e-12 * w.avg_rps
+        settings = TrafficSettings(shape="steady" if steady else "diurnal")
+    return build_profile(settings, avg_rps=w.avg_rps, p95_rps=w.p95_rps, base_dir=base_dir,
+                         where="workload.traffic")
+
+
+class _PriceBookProxy:
+    """Opens the price book on first use, so options with all prices given need no tables."""
+
+    def __init__(self, params: Params, base_dir: Path | None):
+        self.params = params
+        self.base_dir = base_dir
+        self._book = None
+
+    @property
+    def book(self):
+        if self._book is None:
+            from costlib.tables.prices import load_price_book
+
+            settings = self.params.prices.model_copy(update={"region": self.params.region})
+            self._book = load_price_book(settings, base_dir=self.base_dir)
+        return self._book
+
+    def row(self, service, name, dimension):
+        return self.book.row(service, name, dimension)
+
+
+# --------------------------------------------------------------------------------------------
+# the estimate
+
+
+def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
+    """Price every option of ``params`` for one 730-hour month.
+
+    Parameters
+    ----------
+    params : Params
+        Validated params.
+    base_dir : Path, optional
+        Folder that relative paths in the params (CSV traffic, price overrides, measured
+        curves) are resolved against; default the params file's folder.
+
+    Raises
+    ------
+    CostlibError
+        When a price, model or instance the params need is not in the tables, or an option
+        is inconsistent; the message starts with ``options.<name>``.
+    """
+    from costlib.core.paths import PARAMS_DIR
+
+    if base_dir is None:
+        source = params.source_path
+        base_dir = source.resolve().parent if source is not None else PARAMS_DIR
+    base_dir = Path(base_dir)
+    profile = workload_profile(params, base_dir)
+    prices = _PriceBookProxy(params, base_dir)
+    plumbing = params.plumbing
+    user_workload = params.workload
+    context_tokens = float(extra_input_tokens(plumbing))
+    if context_tokens:
+        # retrieved context is part of every prompt: the model, the network and the logs see it
+        params = params.model_copy(update={"workload": user_workload.model_copy(
+            update={"in_tokens": user_workload.in_tokens + context_tokens})})
+    w = params.workload
+    reqs = profile.requests_per_month
+    tokens = reqs * float(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
+
+    def evaluate(name: str, share: float = 1.0, _stack: tuple = (),
+                 top_level: bool = False) -> OptionOutcome:
+        if name not in params.options:
+            from costlib.core.names import unknown_name_message
+
+            raise CostlibError(unknown_name_message("option", name, params.options))
+        if name in _stack:
+            raise CostlibError(f"options.{name}: routes loop back to it ({' -> '.join(_stack + (name,))})")
+        opt = params.options[name]
+        scaled = profile if share == 1.0 else dataclasses.replace(profile, rps=profile.rps * share)
+        ctx = Context(params=params, profile=scaled, prices=prices, base_dir=base_dir,
+                      share=share,
+                      evaluate=lambda n, s: evaluate(n, share * s, _stack + (name,)))
+        try:
+            outcome = PRICERS[opt.kind](name, opt, ctx)
+            if top_level:  # plumbing once per option compared, not again for each route
+                outcome.line_items.extend(price_plumbing(plumbing, ctx, opt, outcome))
+            return outcome
+        except CostlibError as exc:
+            msg = exc.message
+            raise CostlibError(msg if msg.startswith("options.") else f"options.{name}: {msg}") from None
+
+    results = []
+    for name, opt in params.options.items():
+        outcome = evaluate(name, top_level=True)
+        total = outcome.monthly_usd
+        results.append(
+            OptionResult(
+                name=name,
+                kind=opt.kind,
+                monthly_usd=total,
+                usd_per_request=total / reqs,
+                usd_per_1k_tokens=total / (tokens / TOKENS_PER_1K),
+                line_items=outcome.line_items,
+                details=outcome.details,
+            )
+        )
+    price_info = {"region": params.region, "in_force_on": None, "oldest_as_of": None,
+                  "warnings": [], "overridden": [], "used": []}
+    if prices._book is not None:
+        book = prices.book
+        oldest = book.oldest_as_of_used()
+        used = book.used()
+        cols = ["service", "name", "dimension", "region", "unit", "usd", "list_usd", "as_of",
+                "source", "overridden", "override"]
+        records = [
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+            for row in used[cols].to_dict(orient="records")
+        ]
+        price_info.update({
+            "in_force_on": book.as_of.isoformat(),
+            "oldest_as_of": oldest.isoformat() if isinstance(oldest, date) else oldest,
+            "warnings": list(book.stale_warnings()),
+            "overridden": [r for r in records if r["overridden"]],
+            "used": records,
+        })
+    workload = w.model_dump(exclude={"traffic"})
+    workload["retrieved_context_tokens"] = context_tokens
+    workload.update({"p95_rps": w.p95_rps if w.p95_rps is not None else profile.p95_rps,
+                     "peak_rps": profile.peak_rps, "traffic_shape": profile.shape,
+                     "requests_per_month": reqs})
+    return Estimate(
+        title=params.title,
+        region=params.region,
+        workload=workload,
+        options=results,
+        prices=price_info,
+        profile=profile,
+    )
+
+
+def sweep(params: Params, key: str, values) -> pd.DataFrame:
+    """Re-price every option for each value of one params key.
+
+    Parameters
+    ----------
+    params : Params
+    key : str
+        A dotted params key, e.g. ``"workload.avg_rps"`` or ``"options.p5.batch_size"``.
+    values : iterable
+        The values to try.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: one row per value x option with ``monthly_usd``, ``usd_per_request`` and
+        ``usd_per_1k_tokens``; the swept value sits in a column named after the key's last part.
+    """
+    from costlib.bill.params import with_overrides
+
+    column = key.split(".")[-1]
+    frames = []
+    for value in values:
+        result = estimate(with_overrides(params, {key: value}))
+        frame = result.totals_frame()
+        frame.insert(0, column, value)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

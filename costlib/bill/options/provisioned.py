@@ -1,0 +1,140 @@
+"""Bedrock provisioned throughput: model units rented by the hour, not tokens.
+
+A model unit (MU) delivers a fixed token throughput for one model; AWS shows each model's MU
+throughput in the console and quotes it through the account team, so the params file gives it
+(``tokens_per_minute_per_model_unit``). Units are sized for the peak (or p95) of the traffic
+they take. With no commitment the units may run on a schedule (business hours, say); traffic
+outside the schedule, and above the units' capacity, spills to on-demand prices of the same
+model. A 1- or 6-month commitment bills every hour of the month, so it cannot be scheduled.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from costlib.formulas.fleet import FleetSchedule, schedule_mask
+from costlib.bill.lineitems import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+    per_step_to_month,
+)
+from costlib.core.units import SECONDS_PER_MINUTE, SECONDS_PER_HOUR, TOKENS_PER_1M
+
+TERM_DIMENSIONS = {"no_commit": "pt_no_commit", "1_month": "pt_1_month", "6_month": "pt_6_month"}
+
+
+class ProvisionedOption(Strict):
+    """Bedrock provisioned throughput, optionally on a schedule, spilling to on demand.
+
+    Attributes
+    ----------
+    model : str
+        Bedrock model id.
+    term : {"no_commit", "1_month", "6_month"}
+        Commitment term; only ``no_commit`` may be scheduled.
+    tokens_per_minute_per_model_unit : float
+        Throughput of one model unit for this model [tokens/min] (input + output), as AWS
+        quotes it for your model.
+    model_units : int, optional
+        Units to buy; default: enough for ``size_for`` of the traffic while on.
+    usd_per_model_unit_hour : float, optional
+        Your quoted price [USD per MU-hour]; default: the price table.
+    size_for : {"peak", "p95"}
+        Statistic of the on-hours traffic the units are sized for.
+    schedule : FleetSchedule, optional
+        When the units run (UTC hours and weekdays); default: always.
+    spill_model : str, optional
+        On-demand model for spilled traffic (default: ``model``).
+    operations : Operations
+        Engineer time per month.
+    """
+
+    kind: Literal["provisioned"]
+    model: str
+    term: Literal["no_commit", "1_month", "6_month"] = "no_commit"
+    tokens_per_minute_per_model_unit: float = Field(gt=0)
+    model_units: int | None = Field(None, ge=1)
+    usd_per_model_unit_hour: float | None = Field(None, ge=0)
+    size_for: Literal["peak", "p95"] = "peak"
+    schedule: FleetSchedule | None = None
+    spill_model: str | None = None
+    operations: Operations = Operations()
+
+    @model_validator(mode="after")
+    def _commitments_run_all_month(self):
+        if self.schedule is not None and self.term != "no_commit":
+            raise ValueError(f"a {self.term} commitment bills every hour; only term no_commit "
+                             "can have a schedule")
+        return self
+
+
+def model_units_needed(tokens_per_s, tokens_per_minute_per_model_unit):
+    """Whole model units that carry a token rate [model units].
+
+    ``ceil(tokens_per_s * 60 / tokens_per_minute_per_model_unit)``, at least 1.
+
+    Examples
+    --------
+    100,000 tokens/s is 6,000,000 tokens/min; at 2,500,000 per unit: 2.4 -> 3 units.
+
+    >>> float(model_units_needed(100_000, 2_500_000))
+    3.0
+    """
+    units = np.divide(np.multiply(tokens_per_s, SECONDS_PER_MINUTE), tokens_per_minute_per_model_unit)
+    return np.maximum(np.ceil(units - 1e-9), 1.0)
+
+
+def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> OptionOutcome:
+    """Line items of a provisioned-throughput option for one month."""
+    w = ctx.workload
+    profile = ctx.profile
+    tpr = ctx.tokens_per_request
+    rps = np.asarray(profile.rps, dtype=float)
+    if opt.schedule is not None:
+        on = schedule_mask(rps.size, profile.step_s, opt.schedule,
+                           getattr(profile, "start_s_of_week", 0.0))
+    else:
+        on = np.ones(rps.size, dtype=bool)
+    on_tps = rps[on] * tpr
+    if opt.model_units is not None:
+        units = float(opt.model_units)
+    elif on_tps.size:
+        stat = on_tps.max() if opt.size_for == "peak" else np.percentile(on_tps, 95)
+        units = float(model_units_needed(stat, opt.tokens_per_minute_per_model_unit))
+    else:
+        units = 0.0
+    capacity_rps = units * opt.tokens_per_minute_per_model_unit / SECONDS_PER_MINUTE / tpr
+    served_rps = np.where(on, np.minimum(rps, capacity_rps), 0.0)
+    spilled_rps = rps - served_rps
+    on_hours = per_step_to_month(on.astype(float), profile.step_s) * profile.step_s / SECONDS_PER_HOUR
+    billed_hours = on_hours if opt.term == "no_commit" else 730.0
+    price = ctx.price("bedrock", opt.model, TERM_DIMENSIONS[opt.term], opt.usd_per_model_unit_hour)
+    items = [line_item("inference", f"{opt.model} provisioned throughput ({opt.term})",
+                       units * billed_hours, "model-unit-hour", price.usd, price.source)]
+    spilled_requests = per_step_to_month(spilled_rps, profile.step_s) * profile.step_s
+    if spilled_requests > 0:
+        spill = opt.spill_model or opt.model
+        p_in = ctx.price("bedrock", spill, "input")
+        p_out = ctx.price("bedrock", spill, "output")
+        items.append(line_item("inference", f"{spill} on-demand input tokens (spill)",
+                               spilled_requests * w.in_tokens / TOKENS_PER_1M, "1M tokens",
+                               p_in.usd, p_in.source))
+        items.append(line_item("inference", f"{spill} on-demand output tokens (spill)",
+                               spilled_requests * w.out_tokens / TOKENS_PER_1M, "1M tokens",
+                               p_out.usd, p_out.source))
+    items.extend(operations_items(opt.operations))
+    total = float(rps.sum())
+    details = {
+        "model_units": units,
+        "provisioned_hours_per_month": billed_hours,
+        "spilled_fraction": float(spilled_rps.sum() / total) if total else 0.0,
+        "utilisation": float(served_rps.sum() / (capacity_rps * on.sum())) if units and on.any() else 0.0,
+    }
+    return OptionOutcome(items, details)

@@ -1,0 +1,157 @@
+"""Hybrid router: answer from a response cache, send the rest to a small or a large model.
+
+The router looks every request up in a response cache (keyed by instruction plus canonicalised
+context); hits are answered from it, misses are split among other options of the same params
+file by ``routes`` shares, each priced at the traffic it receives. The router's own work (a
+classifier call per request, the cache's reads and writes) is priced too: a router that runs a
+big model on every request can cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from costlib.bill.lineitems import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+)
+from costlib.core.units import TOKENS_PER_1M
+
+DYNAMODB_READ_UNIT_KB = 4.0
+"""A read request unit covers an item of up to 4 KB (DynamoDB developer guide, read/write
+capacity modes)."""
+DYNAMODB_WRITE_UNIT_KB = 1.0
+"""A write request unit covers an item of up to 1 KB (same source)."""
+BYTES_PER_TOKEN_TEXT = 4.0
+"""Average bytes of UTF-8 text per token for English with Llama/GPT-style tokenizers; an
+approximation used to size cached answers."""
+
+
+class ResponseCache(Strict):
+    """A response cache in DynamoDB on demand.
+
+    Attributes
+    ----------
+    hit_fraction : float
+        Share of requests answered from the cache [0-1].
+    item_kb : float, optional
+        Size of a cached answer [KB]; default ``out_tokens * 4 bytes``.
+    strongly_consistent : bool
+        Strongly consistent reads cost a full read unit, eventual ones half.
+    """
+
+    hit_fraction: float = Field(ge=0, le=1)
+    item_kb: float | None = Field(None, gt=0)
+    strongly_consistent: bool = False
+
+
+class Route(Strict):
+    """A share of the cache misses sent to another option by name."""
+
+    to: str
+    share: float = Field(gt=0, le=1)
+
+
+class Classifier(Strict):
+    """The model the router runs on every request to choose a route (priced per input token)."""
+
+    model: str
+    tokens_per_request: float = Field(gt=0)
+
+
+class RouterOption(Strict):
+    """Cache, then split the misses among other options.
+
+    Attributes
+    ----------
+    cache : ResponseCache, optional
+    routes : list of Route
+        Shares of the misses; they must add up to 1.
+    classifier : Classifier, optional
+        A model call per request to pick the route.
+    operations : Operations
+        Engineer time per month for the router and cache (the routes bring their own).
+    """
+
+    kind: Literal["router"]
+    cache: ResponseCache | None = None
+    routes: list[Route] = Field(min_length=1)
+    classifier: Classifier | None = None
+    operations: Operations = Operations()
+
+    @model_validator(mode="after")
+    def _shares_add_up(self):
+        total = sum(r.share for r in self.routes)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"routes shares add up to {total:g}; they must add up to 1")
+        return self
+
+
+def dynamodb_read_units(item_kb, strongly_consistent=False):
+    """Read request units for one ``GetItem`` of an item [RRU].
+
+    ``ceil(item_kb / 4)``, halved for eventually consistent reads.
+
+    Examples
+    --------
+    >>> dynamodb_read_units(1.6), dynamodb_read_units(9.0, True)
+    (0.5, 3.0)
+    """
+    units = float(math.ceil(item_kb / DYNAMODB_READ_UNIT_KB))
+    return units if strongly_consistent else units / 2.0
+
+
+def dynamodb_write_units(item_kb):
+    """Write request units for one ``PutItem`` [WRU]: ``ceil(item_kb / 1)``.
+
+    Examples
+    --------
+    >>> dynamodb_write_units(1.6)
+    2.0
+    """
+    return float(math.ceil(item_kb / DYNAMODB_WRITE_UNIT_KB))
+
+
+def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
+    """Line items of a router: its own work plus each route at its share of the traffic."""
+    w = ctx.workload
+    reqs = ctx.requests_per_month
+    items = []
+    hit = opt.cache.hit_fraction if opt.cache else 0.0
+    if opt.cache is not None:
+        item_kb = opt.cache.item_kb or w.out_tokens * BYTES_PER_TOKEN_TEXT / 1000.0
+        rru = dynamodb_read_units(item_kb, opt.cache.strongly_consistent)
+        wru = dynamodb_write_units(item_kb)
+        p_read = ctx.price("dynamodb", "on_demand", "read_request_units")
+        p_write = ctx.price("dynamodb", "on_demand", "write_request_units")
+        items.append(line_item("retrieval", "response-cache lookups (DynamoDB reads)",
+                               reqs * rru / 1e6, "1M read request units", p_read.usd,
+                               p_read.source))
+        items.append(line_item("retrieval", "response-cache fills on misses (DynamoDB writes)",
+                               reqs * (1 - hit) * wru / 1e6, "1M write request units",
+                               p_write.usd, p_write.source))
+    if opt.classifier is not None:
+        p = ctx.price("bedrock", opt.classifier.model, "input")
+        items.append(line_item("inference", f"router classifier {opt.classifier.model}",
+                               reqs * opt.classifier.tokens_per_request / TOKENS_PER_1M,
+                               "1M tokens", p.usd, p.source))
+    routes = {}
+    for route in opt.routes:
+        share = (1.0 - hit) * route.share
+        if share <= 0:
+            continue
+        outcome = ctx.evaluate(route.to, share)
+        routes[route.to] = {"share_of_requests": share, "monthly_usd": outcome.monthly_usd}
+        for li in outcome.line_items:
+            items.append(line_item(li.category, f"{route.to}: {li.item}", li.quantity, li.unit,
+                                   li.unit_usd, li.source))
+    items.extend(operations_items(opt.operations))
+    details = {"cache_hit_fraction": hit, "routes": routes}
+    return OptionOutcome(items, details)

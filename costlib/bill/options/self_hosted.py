@@ -1,0 +1,254 @@
+"""Self-hosted serving: a fleet of GPU instances on SageMaker, EKS, ECS or plain EC2.
+
+You rent instances by the hour whether they are busy or not. The monthly bill is instance-hours
+(shaped by the fleet policy over the traffic profile), the disks and images behind them, the EKS
+control plane where there is one, and the team that keeps it running. The effective price per
+token is that bill over the tokens actually served: idle capacity and lost batching both show up
+there.
+
+Throughput comes, in order of preference, from (1) ``tokens_per_second_per_instance`` and
+``batch_size`` given in the option (the article's worksheet inputs), (2) a measured
+throughput-vs-concurrency curve (``measured_curve``), or (3) the throughput model of
+:mod:`costlib.formulas.throughput`. A ``batch_size`` given in the option always wins over a derived one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from costlib.formulas import worksheet
+from costlib.core.errors import CostlibError
+from costlib.formulas.fleet import FleetPolicy, demand_tokens_per_s, required_instances, simulate_fleet
+from costlib.bill.lineitems import (
+    Context,
+    Operations,
+    OptionOutcome,
+    Strict,
+    line_item,
+    operations_items,
+)
+from costlib.core.units import HOURS_PER_MONTH
+
+DEFAULT_EBS_GB_PER_INSTANCE = 200.0
+"""Root volume plus a local copy of the weights [GB]; an assumption to set per deployment."""
+DEFAULT_IMAGE_GB = 15.0
+"""Size of an inference-server container image in ECR [GB]; an assumption to set per deployment."""
+
+
+class MeasuredCurve(Strict):
+    """Benchmark result files of your own deployment, one per concurrency level.
+
+    Attributes
+    ----------
+    format : {"vllm", "genai-perf"}
+        vLLM ``benchmark_serving.py --save-result`` JSON, or GenAI-Perf / AIPerf
+        ``profile_export_*.json``.
+    files : list of str
+        Paths relative to the params file.
+    """
+
+    format: Literal["vllm", "genai-perf"]
+    files: list[str] = Field(min_length=1)
+
+
+class SelfHostedOption(Strict):
+    """A fleet of instances running an inference server.
+
+    Attributes
+    ----------
+    platform : {"eks", "ecs", "ec2", "sagemaker"}
+        Where the fleet runs. ``sagemaker`` is billed at SageMaker real-time hosting prices
+        (``ml.`` instances); the others at EC2 prices, plus the EKS control plane for ``eks``.
+    instance : str
+        Instance type, e.g. ``p4d.24xlarge`` (``ml.`` prefix optional on SageMaker).
+    model : str, optional
+        Model served (throughput model catalog name); needed when throughput is derived.
+    engine : str
+        Serving-engine profile of the throughput model (e.g. ``vllm``).
+    precision, kv_precision : str
+        Weight and KV-cache precision for the throughput model.
+    tensor_parallel : int, optional
+        Force the tensor-parallel degree (default: the best that fits).
+    speculative : dict, optional
+        Speculative decoding settings passed to the throughput model.
+    batch_size : float, optional
+        Sequences an instance holds at p95; always wins over a derived value.
+    tokens_per_second_per_instance : float, optional
+        Tokens per second one sequence gets on an instance [tokens/s] (worksheet input).
+    measured_curve : MeasuredCurve, optional
+        Measured throughput-vs-concurrency to size the fleet from (beats the model).
+    instance_hour_cost : float, optional
+        Your own instance-hour price [USD/h]; default: the price table.
+    fleet : FleetPolicy
+        How the fleet follows traffic (fixed, autoscaled, scheduled; spot).
+    spot_discount_pct : float, optional
+        With ``fleet.spot``: percent off the on-demand price you expect to pay on Spot.
+    ebs_gb_per_instance : float
+        gp3 volume per instance [GB].
+    image_gb : float
+        Container image size stored in ECR [GB].
+    eks_cluster_share : float
+        Share of one EKS control plane charged to this workload [0-1].
+    operations : Operations
+        Engineer time per month.
+    """
+
+    kind: Literal["self_hosted"]
+    platform: Literal["eks", "ecs", "ec2", "sagemaker"] = "eks"
+    instance: str
+    model: str | None = None
+    engine: str = "vllm"
+    precision: str = "bf16"
+    kv_precision: str | None = None
+    tensor_parallel: int | None = Field(None, ge=1)
+    speculative: dict | None = None
+    batch_size: float | None = Field(None, gt=0)
+    tokens_per_second_per_instance: float | None = Field(None, gt=0)
+    measured_curve: MeasuredCurve | None = None
+    instance_hour_cost: float | None = Field(None, ge=0)
+    fleet: FleetPolicy = FleetPolicy()
+    spot_discount_pct: float | None = Field(None, ge=0, lt=100)
+    ebs_gb_per_instance: float = Field(DEFAULT_EBS_GB_PER_INSTANCE, ge=0)
+    image_gb: float = Field(DEFAULT_IMAGE_GB, ge=0)
+    eks_cluster_share: float = Field(1.0, ge=0, le=1)
+    operations: Operations = Operations()
+
+    @model_validator(mode="after")
+    def _spot_needs_a_discount(self):
+        if self.fleet.spot is not None and self.spot_discount_pct is None \
+                and self.instance_hour_cost is None:
+            raise ValueError("fleet.spot is set: give spot_discount_pct (percent off on demand) "
+                             "or instance_hour_cost, since Spot prices float")
+        return self
+
+
+def capacity_tokens_per_s(tokens_per_second_per_instance, batch_size):
+    """What one instance serves at the batch it holds [tokens/s].
+
+    ``tokens_per_second_per_instance * batch_size`` (the denominator of worksheet formula 3).
+
+    Examples
+    --------
+    >>> float(capacity_tokens_per_s(1117.6, 16))
+    17881.6
+    """
+    return np.multiply(tokens_per_second_per_instance, batch_size, dtype=float)
+
+
+def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
+    """Per-sequence tokens/s and batch of an option, and how each was obtained.
+
+    Returns a dict with ``tokens_per_second_per_instance``, ``batch_size`` and
+    ``throughput_source`` / ``batch_source`` (``params``, ``measured``, ``model``).
+    """
+    w = ctx.workload
+    if opt.tokens_per_second_per_instance is not None and opt.batch_size is not None:
+        return {"tokens_per_second_per_instance": opt.tokens_per_second_per_instance,
+                "batch_size": opt.batch_size, "throughput_source": "params",
+                "batch_source": "params"}
+    if opt.tokens_per_second_per_instance is not None:
+        raise CostlibError("tokens_per_second_per_instance is given without batch_size; give "
+                           "both (worksheet inputs) or neither (derived by the throughput model)")
+    if opt.measured_curve is not None:
+        from costlib.tables import measured
+
+        curve = measured.load_curve([ctx.base_dir / f for f in opt.measured_curve.files],
+                                    opt.measured_curve.format)
+        if opt.batch_size is not None:
+            point = min(curve, key=lambda p: abs(p.concurrency - opt.batch_size))
+        else:
+            point = measured.best_point(curve, w.p95_latency_ms, w.latency_target)
+        source = "measured"
+    else:
+        if opt.model is None:
+            raise CostlibError("give tokens_per_second_per_instance and batch_size, a "
+                               "measured_curve, or a model for the throughput model")
+        from costlib.formulas.throughput import serving_point
+
+        kwargs = dict(instance=opt.instance.removeprefix("ml."), precision=opt.precision,
+                      kv_precision=opt.kv_precision, in_tokens=w.in_tokens,
+                      out_tokens=w.out_tokens, engine=opt.engine, prompt_cv=w.prompt_cv,
+                      tensor_parallel=opt.tensor_parallel, speculative=opt.speculative)
+        if opt.batch_size is not None:
+            point = serving_point(opt.model, concurrency=int(round(opt.batch_size)), **kwargs)
+        else:
+            point = serving_point(opt.model, p95_latency_ms=w.p95_latency_ms,
+                                  latency_target=w.latency_target, **kwargs)
+        source = "model"
+    batch = float(point.concurrency)
+    return {"tokens_per_second_per_instance": point.total_tokens_per_s / batch,
+            "batch_size": opt.batch_size if opt.batch_size is not None else batch,
+            "throughput_source": source,
+            "batch_source": "params" if opt.batch_size is not None else source,
+            "p95_ttft_ms": getattr(point, "p95_ttft_ms", None)}
+
+
+def _instance_price(opt: SelfHostedOption, ctx: Context):
+    if opt.platform == "sagemaker":
+        name = opt.instance if opt.instance.startswith("ml.") else "ml." + opt.instance
+        price = ctx.price("sagemaker", name, "on_demand", opt.instance_hour_cost)
+    else:
+        price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
+                          opt.instance_hour_cost)
+    if opt.fleet.spot is not None and opt.instance_hour_cost is None:
+        from costlib.bill.lineitems import Price
+
+        factor = 1.0 - opt.spot_discount_pct / 100.0
+        price = Price(price.usd * factor, f"{price.source} less {opt.spot_discount_pct:g}% (spot)")
+    return price
+
+
+def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
+    """Line items of a self-hosted fleet for one month."""
+    tp = resolve_throughput(name, opt, ctx)
+    capacity = float(capacity_tokens_per_s(tp["tokens_per_second_per_instance"], tp["batch_size"]))
+    profile = ctx.profile
+    demand = required_instances(demand_tokens_per_s(profile.rps, ctx.tokens_per_request),
+                                capacity, 1.0)
+    fleet = simulate_fleet(demand, profile.step_s, opt.fleet,
+                           start_s_of_week=getattr(profile, "start_s_of_week", 0.0),
+                           where=f"options.{name}.fleet")
+    hour = _instance_price(opt, ctx)
+    instance_hours = fleet.instance_hours_per_month
+    items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
+                       instance_hours, "instance-hour", hour.usd, hour.source)]
+    if fleet.spot is not None and fleet.spot.extra_instance_hours_per_month:
+        items.append(line_item("failures", f"{opt.instance} spot replacements booting",
+                               fleet.spot.extra_instance_hours_per_month, "instance-hour",
+                               hour.usd, hour.source))
+    avg_instances = fleet.avg_billed_instances
+    if opt.platform != "sagemaker" and opt.ebs_gb_per_instance:
+        p = ctx.price("ebs", "gp3", "storage")
+        items.append(line_item("inference", "EBS gp3 volumes",
+                               opt.ebs_gb_per_instance * avg_instances, "GB-month", p.usd,
+                               p.source))
+    if opt.image_gb:
+        p = ctx.price("ecr", "private_repository", "storage")
+        items.append(line_item("inference", "ECR image storage", opt.image_gb, "GB-month",
+                               p.usd, p.source))
+    if opt.platform == "eks" and opt.eks_cluster_share:
+        p = ctx.price("eks", "cluster", "control_plane_hour")
+        items.append(line_item("operations", "EKS control plane",
+                               HOURS_PER_MONTH * opt.eks_cluster_share, "cluster-hour", p.usd,
+                               p.source))
+    items.extend(operations_items(opt.operations))
+    p95_tps = float(worksheet.tokens_per_second_at_p95(
+        np.percentile(profile.rps, 95), ctx.workload.in_tokens, ctx.workload.out_tokens))
+    details = {
+        "instances_p95": float(worksheet.instances_to_provision(p95_tps / capacity)),
+        "avg_instances": avg_instances,
+        "peak_instances": fleet.peak_billed_instances,
+        "utilisation": fleet.billed_utilisation,
+        "unserved_fraction": fleet.unserved_fraction,
+        "cold_starts_per_month": fleet.cold_starts_per_month,
+        "tokens_per_second_per_instance": tp["tokens_per_second_per_instance"],
+        "batch_size": tp["batch_size"],
+        "throughput_source": tp["throughput_source"],
+        "batch_source": tp["batch_source"],
+    }
+    if tp.get("p95_ttft_ms") is not None:
+        details["p95_ttft_ms"] = tp["p95_ttft_ms"]
+    return OptionOutcome(items, details)

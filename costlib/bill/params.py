@@ -1,0 +1,363 @@
+"""Params files: the YAML a report is built from, validated on load.
+
+A params file describes one workload and any number of ways to serve it::
+
+    title: Scenario B, steady traffic
+    region: us-east-1
+    workload:               # the article's worksheet inputs, under the article's names
+      in_tokens: 2000
+      out_tokens: 500
+      avg_rps: 40
+      p95_rps: 40
+      p95_latency_ms: 1000
+    options:                # name -> settings, each with a `kind`
+      bedrock_llama70b: {kind: managed_api, model: meta.llama3-1-70b-instruct-v1:0}
+      p4d_vllm: {kind: self_hosted, instance: p4d.24xlarge, batch_size: 4, ...}
+
+Every block forbids unknown keys, so a misspelt key is an error that names the file, the key and
+the closest valid names. :func:`load_params` also applies ``--set dotted.key=value`` overrides
+(the command line's answer to papermill's ``-p``) before validating.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from costlib.core.names import closest_names
+from costlib.core.errors import CostlibError
+from costlib.bill.options import KINDS, Option
+from costlib.bill.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
+from costlib.bill.plumbing import (
+    FailureSettings,
+    NetworkSettings,
+    ObservabilitySettings,
+    Plumbing,
+    RetrievalSettings,
+    SecuritySettings,
+)
+from costlib.tables.prices import PriceSettings
+from costlib.formulas.traffic import TrafficSettings
+from costlib.core.units import DEFAULT_REGION
+
+__all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "RouterOption",
+           "SelfHostedOption", "load_params", "parse_set_overrides", "apply_overrides"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Workload(_Strict):
+    """The article's worksheet inputs for one workload, and its traffic profile.
+
+    Attributes
+    ----------
+    in_tokens : float
+        Input (prompt) tokens per request [tokens].
+    out_tokens : float
+        Output tokens per request [tokens].
+    avg_rps : float
+        Average requests per second over the month [requests/s].
+    p95_rps : float, optional
+        95th percentile over time of the per-minute request rate [requests/s]; computed from
+        the traffic profile when not given.
+    p95_latency_ms : float
+        Latency target at p95 [ms].
+    latency_target : {"ttft", "e2e"}
+        What ``p95_latency_ms`` bounds: the time to the first streamed token (default), or the
+        whole answer. With streaming, users wait for the first token; a bound on the whole
+        answer of a long output is usually impossible (500 tokens in 1 s is 2 ms per token).
+    prompt_cv : float
+        Coefficient of variation of the prompt length [-]: 0 for fixed-size prompts; real
+        chat and RAG traffic is well above 0, and the p95 prompt is what breaks the latency
+        target. Used by the throughput model.
+    traffic : TrafficSettings, optional
+        The shape of the traffic over a week (see :mod:`costlib.formulas.traffic`). Without it the
+        profile is ``steady`` when ``p95_rps`` equals ``avg_rps`` (or is not given), and
+        ``diurnal`` (a business-hours plateau) matched to both rates otherwise.
+    """
+
+    in_tokens: float = Field(gt=0)
+    out_tokens: float = Field(gt=0)
+    avg_rps: float = Field(gt=0)
+    p95_rps: float | None = Field(None, gt=0)
+    p95_latency_ms: float = Field(gt=0)
+    latency_target: Literal["ttft", "e2e"] = "ttft"
+    prompt_cv: float = Field(0.0, ge=0)
+    traffic: TrafficSettings | None = None
+
+
+class Params(_Strict):
+    """A whole params file.
+
+    Attributes
+    ----------
+    title, description : str
+        Shown at the top of the report.
+    region : str
+        AWS region of every price (default us-east-1).
+    workload : Workload
+        The worksheet inputs and the traffic profile.
+    prices : PriceSettings
+        Price overrides, discounts, the age that triggers a warning (see :mod:`costlib.tables.prices`).
+    retrieval, network, observability, security, failures
+        The plumbing around the model, priced for every option (see :mod:`costlib.bill.plumbing`;
+        each block's defaults describe the baseline architecture stated there).
+    options : dict
+        Name -> option settings, each with a ``kind``.
+    """
+
+    title: str = "Untitled workload"
+    description: str = ""
+    region: str = DEFAULT_REGION
+    workload: Workload
+    prices: PriceSettings = PriceSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    network: NetworkSettings = NetworkSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    security: SecuritySettings = SecuritySettings()
+    failures: FailureSettings = FailureSettings()
+    options: dict[str, Option] = Field(min_length=1)
+
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_region(self):
+        if "region" in self.prices.model_fields_set and self.prices.region != self.region:
+            raise ValueError(f"prices.region ({self.prices.region}) differs from region "
+                             f"({self.region}); set the region once, at the top level")
+        return self
+
+    @property
+    def plumbing(self) -> Plumbing:
+        """The plumbing blocks together, as :mod:`costlib.bill.plumbing` takes them."""
+        return Plumbing(retrieval=self.retrieval, network=self.network,
+                        observability=self.observability, security=self.security,
+                        failures=self.failures)
+
+    @property
+    def source_path(self) -> Path | None:
+        """The params file this was loaded from (relative paths inside it start there)."""
+        return self._source_path
+
+
+# --------------------------------------------------------------------------------------------
+# overrides
+
+
+def parse_set_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """Turn ``["workload.avg_rps=10", ...]`` into ``{"workload.avg_rps": 10, ...}``.
+
+    Values are read as YAML scalars, so ``10`` is a number, ``true`` a boolean and ``p5.48xlarge``
+    a string.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise CostlibError(
+                f"--set {pair!r}: expected dotted.key=value, e.g. --set workload.avg_rps=10"
+            )
+        try:
+            out[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key] = raw
+    return out
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any], source: str = "--set") -> dict:
+    """Return a copy of ``data`` with each ``dotted.key`` set to its value.
+
+    Intermediate mappings are created when missing; setting a key inside a value that is not a
+    mapping is an error.
+    """
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node = data
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise CostlibError(
+                    f"{source} {dotted}: {where} is a value ({child!r}), not a section with keys"
+                )
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# loading and one-line errors
+
+
+def _unwrap(tp):
+    """Strip Optional/Annotated layers from a type annotation."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+            else:
+                return tp
+        else:
+            return tp
+
+
+def _model_at(root: type[BaseModel], loc: tuple, data: Any) -> type[BaseModel] | None:
+    """The pydantic model class that holds the last element of ``loc``.
+
+    Walks the annotations along ``loc``, following ``dict[str, X]`` values and choosing the
+    member of a discriminated union by the ``kind`` found in ``data`` at that place.
+    """
+    tp: Any = root
+    node: Any = data
+    for part in loc[:-1]:
+        tp = _resolve_union(_unwrap(tp), node)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(part)
+            if field is None:
+                return None
+            tp = field.annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+        node = node.get(part) if isinstance(node, dict) else None
+    tp = _resolve_union(_unwrap(tp), node)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _resolve_union(tp: Any, node: Any) -> Any:
+    """The member of a ``kind``-discriminated union that matches ``node['kind']``."""
+    if typing.get_origin(tp) not in (Union, types.UnionType):
+        return tp
+    kind = node.get("kind") if isinstance(node, dict) else None
+    for member in typing.get_args(tp):
+        member = _unwrap(member)
+        field = getattr(member, "model_fields", {}).get("kind")
+        if field is not None and kind in typing.get_args(field.annotation):
+            return member
+    return tp
+
+
+def _clean_loc(loc: tuple, data: dict) -> tuple:
+    """Remove discriminator tags pydantic inserts into locations of union members."""
+    out: list = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and isinstance(part, str):
+            kind = node.get("kind")
+            if part == kind:
+                continue  # the tag of a discriminated union
+        out.append(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return tuple(out)
+
+
+def _one_line(err: dict, data: dict, where: str) -> str:
+    loc = _clean_loc(tuple(err.get("loc", ())), data)
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    etype = err.get("type", "")
+    if etype == "extra_forbidden":
+        model = _model_at(Params, loc, data)
+        valid = sorted(model.model_fields) if model else []
+        near = closest_names(str(loc[-1]), valid) if valid else []
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        return f"{where}: unknown key {key!r}; {hint}valid keys here: {', '.join(valid)}"
+    if etype == "missing":
+        return f"{where}: missing required key {key!r}"
+    if etype == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return (
+            f"{where}: {key}: unknown kind {ctx.get('tag')!r}; "
+            f"valid kinds: {ctx.get('expected_tags')}"
+        )
+    if etype == "union_tag_not_found":
+        return f"{where}: {key}: missing 'kind'; valid kinds: {', '.join(KINDS)}"
+    msg = err.get("msg", "invalid value")
+    value = err.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    return f"{where}: {key}: {msg}{shown}"
+
+
+def _ordered(errors: list[dict]) -> list[dict]:
+    """Unknown keys first: a misspelt key also shows up as the right key 'missing'."""
+    return sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
+
+
+def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+    """Read, override and validate a params file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML params file.
+    overrides : dict, optional
+        ``{"dotted.key": value}`` applied before validation (see :func:`parse_set_overrides`).
+
+    Returns
+    -------
+    Params
+
+    Raises
+    ------
+    CostlibError
+        One line naming the file, the key, what is wrong and what would be valid.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        near = closest_names(path.name, [p.name for p in path.parent.glob("*.yaml")])
+        hint = f"; closest: {', '.join(near)}" if near else ""
+        raise CostlibError(f"{where}: no such params file{hint}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise CostlibError(f"{where}: not valid YAML{at}: {problem}") from None
+    if not isinstance(data, dict):
+        raise CostlibError(f"{where}: expected a mapping of keys (workload:, options:, ...)")
+    if overrides:
+        data = apply_overrides(data, overrides)
+    try:
+        params = Params.model_validate(data)
+    except ValidationError as exc:
+        errors = _ordered(exc.errors(include_url=False))
+        first = _one_line(errors[0], data, where)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise CostlibError(first + more) from None
+    params._source_path = path
+    return params
+
+
+def params_base_dir(path: str | Path) -> Path:
+    """The folder relative paths inside a params file are resolved against."""
+    return Path(path).resolve().parent
+
+
+def with_overrides(params: Params, overrides: dict[str, Any]) -> Params:
+    """A copy of validated ``params`` with ``{"dotted.key": value}`` applied and re-validated."""
+    data = apply_overrides(params.model_dump(mode="python", exclude_unset=True), overrides)
+    try:
+        new = Params.model_validate(data)
+        new._source_path = params.source_path
+        return new
+    except ValidationError as exc:
+        raise CostlibError(_one_line(_ordered(exc.errors(include_url=False))[0], data,
+                                     "override")) from None

@@ -1,0 +1,444 @@
+"""Failure modes that multiply cost: retries under throttling, discarded work, Spot, OOM, cache
+stampedes.
+
+Who bills a failed attempt
+--------------------------
+- A Bedrock ``ThrottlingException`` (HTTP 429) is, in AWS's words, a request "denied due to
+  exceeding the account quotas" (Bedrock Runtime API reference, ThrottlingException): it is
+  rejected before inference. That it is therefore not billed is our reading (no AWS statement
+  found that says so in as many words), so ``billed_share_of_throttled_attempts`` defaults
+  to 0 and is a parameter. The same default applies to a self-hosted fleet whose load balancer
+  or queue rejects excess requests.
+- What does cost tokens twice is an attempt that was processed (billed) and then discarded: a
+  client timeout during an overloaded peak, a dropped stream, a 5xx after generation. Two
+  parameters carry it: ``billed_share_of_throttled_attempts`` (set it to 1 when overload shows
+  up as timeouts after full generation) and ``discarded_after_processing_fraction`` (the
+  share of successful-looking attempts discarded anyway, at any load).
+
+The inference line items bill every request once. This module prices what comes on top: the
+billed share of *retried* attempts. A request that fails every attempt is unserved, not billed
+again (shown as a zero-cost count).
+
+Retry policies
+--------------
+- ``naive``: immediate retries, up to ``max_attempts`` in all, in the same minute. The
+  per-minute quota is already spent, so every retry of a throttled request fails too:
+  throttling feeds itself, attempts multiply by ``max_attempts``, nothing is recovered.
+- ``budgeted``: retries with backoff capped at ``retry_budget_fraction`` of requests (a retry
+  token bucket such as the AWS SDK's standard mode); they land in the next minute and are
+  served where that minute has spare quota.
+- ``none``: failures are final.
+
+For self-hosted fleets the extra work is capacity, not tokens: it is priced at the instance-hour
+price only when the fleet is ``autoscaled`` (it scales out for the load); a fixed or scheduled
+fleet absorbs it in spare capacity or leaves traffic unserved, shown at 0 USD. Spot warm-up is
+already priced by the self-hosted option (``failures``: replacements booting); here only the
+recomputation of in-flight requests is added. Cold starts are inside the fleet's billed
+instance-hours and are not repeated.
+
+Baseline (defaults): AWS SDK standard retry mode (3 attempts, backoff, a retry budget of 10 %,
+an assumption), throttled attempts not billed, nothing discarded after processing, no OOM
+restarts, no deploys that invalidate a response cache.
+
+References
+----------
+Bedrock Runtime API reference, ThrottlingException. AWS SDKs and Tools reference guide,
+"Retry behavior" (standard mode: 3 attempts by default, exponential backoff, retry quota).
+Reference article: "Overzealous retries on 429/5xx: doubled token spend. Add backoff and
+budgets"; "Watch out for the cache stampede at deploy and pre-warm hot keys".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
+from costlib.bill.plumbing.network import leaf_shares
+from costlib.core.units import HOURS_PER_MONTH, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH
+from costlib.core.units import TOKENS_PER_1M
+
+
+class FailureSettings(Strict):
+    """The ``failures:`` block of a params file.
+
+    Attributes
+    ----------
+    retry_policy : {"budgeted", "naive", "none"}
+        How clients retry failed attempts (see the module notes).
+    max_attempts : int
+        Attempts per request including the first [-]; 3 is the AWS SDK standard-mode default.
+    retry_budget_fraction : float
+        ``budgeted``: retries allowed as a share of requests [0-1]; assumption 0.1.
+    billed_share_of_throttled_attempts : float
+        Share of a throttled / overloaded attempt's tokens billed before it fails [0-1]:
+        0 for a 429 rejected before inference, 1 for a client timeout after full generation.
+    discarded_after_processing_fraction : float
+        Share of served attempts processed (billed) and then discarded -- dropped streams,
+        5xx after generation, client cancels -- and retried [0-1]; from your own metrics.
+    oom_restarts_per_instance_month : float
+        Self-hosted: server restarts after out-of-memory errors (long contexts), per
+        instance-month [1/(instance*month)]; from your own logs.
+    oom_restart_min : float, optional
+        Minutes an instance serves nothing after an OOM [min]; default the fleet's
+        ``cold_start_min`` (conservative).
+    deploys_per_month : float
+        Router with a response cache: deploys that invalidate the cache [1/month].
+    cold_cache_minutes : float
+        Minutes of fully cold cache equivalent after each invalidation [min]; assumption.
+    prewarm_fraction : float
+        Share of the hit traffic whose keys are pre-warmed before the switch [0-1]; the lever.
+    prewarm_keys : float
+        Answers generated to pre-warm per deploy [requests].
+    """
+
+    retry_policy: Literal["budgeted", "naive", "none"] = "budgeted"
+    max_attempts: int = Field(3, ge=1, le=20)
+    retry_budget_fraction: float = Field(0.1, ge=0, le=1)
+    billed_share_of_throttled_attempts: float = Field(0.0, ge=0, le=1)
+    discarded_after_processing_fraction: float = Field(0.0, ge=0, le=1)
+    oom_restarts_per_instance_month: float = Field(0.0, ge=0)
+    oom_restart_min: float | None = Field(None, ge=0)
+    deploys_per_month: float = Field(0.0, ge=0)
+    cold_cache_minutes: float = Field(30.0, ge=0)
+    prewarm_fraction: float = Field(0.0, ge=0, le=1)
+    prewarm_keys: float = Field(0.0, ge=0)
+
+
+# --------------------------------------------------------------------------------------------
+# formulas
+
+
+def _out(x):
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def allowed_rps(tokens_per_request, requests_per_minute=None, tokens_per_minute=None):
+    """Request rate a per-minute quota admits [requests/s]; ``inf`` without a quota.
+
+    Notes
+    -----
+    ``min(rpm / 60, tpm / 60 / tokens_per_request)``
+
+    References
+    ----------
+    Amazon Bedrock user guide, "Quotas for the bedrock-runtime endpoint" (requests and tokens
+    per minute per model).
+
+    Examples
+    --------
+    240 requests/min, or 600,000 tokens/min at 2,500 tokens per request (4 rps):
+
+    >>> allowed_rps(2500, requests_per_minute=240), allowed_rps(2500, tokens_per_minute=600_000)
+    (4.0, 4.0)
+    """
+    allowed = np.inf
+    if requests_per_minute is not None:
+        allowed = min(allowed, requests_per_minute / SECONDS_PER_MINUTE)
+    if tokens_per_minute is not None:
+        allowed = min(allowed, tokens_per_minute / SECONDS_PER_MINUTE / tokens_per_request)
+    return float(allowed)
+
+
+def throttled_rps(demand_rps, allowed):
+    """Demand above the admitted rate in each step [requests/s].
+
+    Notes
+    -----
+    ``max(demand - allowed, 0)``
+
+    Examples
+    --------
+    >>> throttled_rps([2.0, 6.0], 4.0).tolist()
+    [0.0, 2.0]
+    """
+    return _out(np.maximum(np.asarray(demand_rps, dtype=float) - allowed, 0.0))
+
+
+def naive_retry_rps(demand_rps, allowed, max_attempts):
+    """Retry attempts under immediate retries, all failing in the same minute [requests/s].
+
+    Parameters
+    ----------
+    demand_rps : float or array_like
+        First attempts in each step [requests/s].
+    allowed : float
+        Admitted rate [requests/s].
+    max_attempts : int
+        Attempts per request including the first [-].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``(max_attempts - 1) * max(demand - allowed, 0)`` [requests/s].
+
+    Notes
+    -----
+    The quota of the minute is spent by the first attempts; immediate retries arrive in the
+    same minute and are throttled again, so each throttled request makes every attempt and
+    is still not served: attempts = ``max_attempts`` x throttled.
+
+    Examples
+    --------
+    6 rps against 4 allowed, 3 attempts: 2 throttled -> 4 retries/s, all failing.
+
+    >>> naive_retry_rps([2.0, 6.0], 4.0, 3).tolist()
+    [0.0, 4.0]
+    """
+    return _out((max_attempts - 1) * np.asarray(throttled_rps(demand_rps, allowed)))
+
+
+def budgeted_retry_rps(demand_rps, allowed, budget_fraction, max_attempts=3):
+    """Retries with backoff under a retry budget [requests/s].
+
+    Notes
+    -----
+    ``min(max(demand - allowed, 0), budget_fraction * demand)`` when ``max_attempts >= 2``,
+    else 0: at most ``budget_fraction`` of the traffic is retried.
+
+    Examples
+    --------
+    6 rps against 4 allowed, 10 % budget: min(2, 0.6) = 0.6 retries/s.
+
+    >>> [round(float(x), 9) for x in budgeted_retry_rps([2.0, 6.0], 4.0, 0.1)]
+    [0.0, 0.6]
+    """
+    d = np.asarray(demand_rps, dtype=float)
+    r = np.minimum(np.asarray(throttled_rps(d, allowed)), budget_fraction * d)
+    return _out(r if max_attempts >= 2 else np.zeros_like(r))
+
+
+def recovered_rps(retry_rps, demand_rps, allowed):
+    """Retries served in the next step's spare quota (backoff of about a step) [requests/s].
+
+    Notes
+    -----
+    ``min(retry[t], max(allowed - demand[t + 1], 0))``, the window treated as periodic.
+
+    Examples
+    --------
+    0.6 retries/s after the 6-rps minute land in the following 2-rps minute (2 spare):
+
+    >>> recovered_rps([0.0, 0.6], [2.0, 6.0], 4.0).tolist()
+    [0.0, 0.6]
+    """
+    retry = np.asarray(retry_rps, dtype=float)
+    spare_next = np.roll(np.maximum(allowed - np.asarray(demand_rps, dtype=float), 0.0), -1)
+    return _out(np.minimum(retry, spare_next))
+
+
+def extra_billed_requests(retries, billed_share, discarded=0.0):
+    """Request-equivalents billed again because of retries [requests].
+
+    Notes
+    -----
+    ``retries * billed_share + discarded``: each retried attempt bills its billed share;
+    every discarded-after-processing attempt that is retried bills in full again.
+
+    Examples
+    --------
+    >>> float(extra_billed_requests(1000.0, 0.0, 50.0)), float(extra_billed_requests(1000.0, 1.0))
+    (50.0, 1000.0)
+    """
+    return np.multiply(retries, billed_share) + np.asarray(discarded, dtype=float)
+
+
+def stampede_extra_misses(deploys_per_month, hit_fraction, avg_rps, cold_cache_minutes,
+                          prewarm_fraction=0.0):
+    """Extra cache misses after invalidations at deploy [requests/month].
+
+    Notes
+    -----
+    ``deploys * hit * rps * 60 * cold_minutes * (1 - prewarm)``: for ``cold_cache_minutes``
+    after each deploy, the requests that would have hit go to the model.
+
+    Examples
+    --------
+    8 deploys, 80 % hits, 2 rps, 30 cold minutes: 8 * 0.8 * 2 * 1800 = 23,040
+
+    >>> float(stampede_extra_misses(8, 0.8, 2.0, 30))
+    23040.0
+    """
+    return (np.multiply(np.multiply(deploys_per_month, hit_fraction), avg_rps)
+            * SECONDS_PER_MINUTE * np.asarray(cold_cache_minutes, dtype=float)
+            * (1.0 - np.asarray(prewarm_fraction, dtype=float)))
+
+
+# --------------------------------------------------------------------------------------------
+# per-option retry accounting
+
+
+def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
+    """Monthly retries, extra billed request-equivalents and unserved requests of a policy.
+
+    Parameters
+    ----------
+    s : FailureSettings
+    demand_rps : array_like
+        Demand per step [requests/s] (a profile's ``rps``; one value for an aggregate).
+    allowed : float
+        Admitted rate [requests/s].
+
+    Returns
+    -------
+    dict
+        ``throttled``, ``retries``, ``extra_billed``, ``unserved`` [requests/month].
+    """
+    d = np.atleast_1d(np.asarray(demand_rps, dtype=float))
+    exc = np.atleast_1d(throttled_rps(d, allowed))
+    served = d - exc
+    disc = s.discarded_after_processing_fraction * served
+    if s.retry_policy == "none" or s.max_attempts < 2:
+        retries = np.zeros_like(d)
+        extra = np.zeros_like(d)
+        unserved = exc
+    elif s.retry_policy == "naive":
+        retries = np.atleast_1d(naive_retry_rps(d, allowed, s.max_attempts)) + disc
+        extra = (np.atleast_1d(naive_retry_rps(d, allowed, s.max_attempts))
+                 * s.billed_share_of_throttled_attempts + disc)
+        unserved = exc
+    else:
+        want = exc + disc
+        cap = s.retry_budget_fraction * d
+        retries = np.minimum(want, cap)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_thr = np.where(want > 0, exc / np.where(want > 0, want, 1.0), 0.0)
+        r_thr = retries * share_thr
+        extra = r_thr * s.billed_share_of_throttled_attempts + retries * (1.0 - share_thr)
+        recovered = np.atleast_1d(recovered_rps(r_thr, d, allowed)) if d.size > 1 else r_thr
+        unserved = exc - recovered
+    month = SECONDS_PER_MONTH
+    return {k: float(np.mean(v)) * month for k, v in
+            {"throttled": exc, "retries": retries, "extra_billed": extra,
+             "unserved": np.maximum(unserved, 0.0)}.items()}
+
+
+def _bedrock_usd_per_request(ctx: Context, leaf) -> tuple[float, str]:
+    w = ctx.workload
+    if leaf.kind == "managed_api":
+        model = leaf.model
+        p_in = ctx.price("bedrock", model, "input", leaf.usd_per_1m_input_tokens)
+        p_out = ctx.price("bedrock", model, "output", leaf.usd_per_1m_output_tokens)
+    else:  # provisioned: extra attempts at peak spill to on-demand prices
+        model = leaf.spill_model or leaf.model
+        p_in = ctx.price("bedrock", model, "input")
+        p_out = ctx.price("bedrock", model, "output")
+    usd = (w.in_tokens * p_in.usd + w.out_tokens * p_out.usd) / TOKENS_PER_1M
+    return usd, f"{model} input + output prices: {p_in.source}"
+
+
+def _instance_hour_price(outcome: OptionOutcome) -> tuple[float, str]:
+    for li in outcome.line_items:
+        if li.unit == "instance-hour" and li.category == "inference":
+            return li.unit_usd, li.source
+    return 0.0, ""
+
+
+def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float,
+                outcome: OptionOutcome | None) -> list[LineItem]:
+    items = []
+    rps = np.asarray(ctx.profile.rps, dtype=float) * share
+    prefix = f"{label}: " if label else ""
+    if leaf.kind in ("managed_api", "provisioned"):
+        quota = getattr(leaf, "quota", None)
+        allowed = (allowed_rps(ctx.tokens_per_request, quota.requests_per_minute,
+                               quota.tokens_per_minute) if quota is not None else np.inf)
+        acc = retry_accounting(s, rps, allowed)
+        usd, src = _bedrock_usd_per_request(ctx, leaf)
+        items.append(line_item("failures", f"{prefix}retried attempts billed again "
+                               f"({s.retry_policy} retries, {acc['retries']:,.0f} retries/month)",
+                               acc["extra_billed"], "request", usd, src))
+        items.append(line_item("failures", f"{prefix}requests failed after retries (unserved, "
+                               "not billed)", acc["unserved"], "request", 0.0, "count only"))
+        return items
+    if leaf.kind != "self_hosted" or outcome is None:
+        return items
+    d = outcome.details
+    total = float(np.mean(rps)) * SECONDS_PER_MONTH
+    u = float(d.get("unserved_fraction", 0.0) or 0.0)
+    acc = retry_accounting(s, np.array([total / SECONDS_PER_MONTH]),
+                           total / SECONDS_PER_MONTH * (1.0 - u))
+    cap_tps = float(d.get("tokens_per_second_per_instance", 0.0)) * float(d.get("batch_size", 0.0))
+    hour_usd, src = _instance_hour_price(outcome)
+    scales = leaf.fleet.policy == "autoscaled"
+    unit_usd = hour_usd if scales else 0.0
+    src = src if scales else f"{leaf.fleet.policy} fleet: absorbed or unserved, no extra bill"
+
+    def inst_hours(requests):
+        return requests * ctx.tokens_per_request / (cap_tps * SECONDS_PER_HOUR) if cap_tps else 0.0
+
+    items.append(line_item("failures", f"{prefix}retried attempts recomputed ({s.retry_policy} "
+                           f"retries; capacity-equivalent)", inst_hours(acc["extra_billed"]),
+                           "instance-hour", unit_usd, src))
+    items.append(line_item("failures", f"{prefix}requests failed after retries (unserved)",
+                           acc["unserved"], "request", 0.0, "count only"))
+    billed_hours = next((li.quantity for li in outcome.line_items
+                         if li.unit == "instance-hour" and li.category == "inference"), 0.0)
+    if leaf.fleet.spot is not None:
+        from costlib.formulas.fleet import spot_overhead
+
+        sp = spot_overhead(billed_hours, leaf.fleet.spot.interruptions_per_instance_month,
+                           leaf.fleet.cold_start_min,
+                           leaf.fleet.spot.in_flight_requests_per_instance)
+        items.append(line_item("failures", f"{prefix}spot interruptions: in-flight requests "
+                               "recomputed (capacity-equivalent)",
+                               inst_hours(sp.recomputed_requests_per_month), "instance-hour",
+                               unit_usd, src))
+    if s.oom_restarts_per_instance_month:
+        restarts = s.oom_restarts_per_instance_month * billed_hours / HOURS_PER_MONTH
+        minutes = leaf.fleet.cold_start_min if s.oom_restart_min is None else s.oom_restart_min
+        items.append(line_item("failures", f"{prefix}OOM restarts: capacity lost ({restarts:.1f} "
+                               "restarts; already billed in instance-hours)",
+                               restarts * minutes / 60.0, "instance-hour", 0.0,
+                               "count only (inside the fleet's billed hours)"))
+        items.append(line_item("failures", f"{prefix}OOM restarts: in-flight requests recomputed "
+                               "(capacity-equivalent)",
+                               inst_hours(restarts * float(d.get("batch_size", 0.0))),
+                               "instance-hour", unit_usd, src))
+    return items
+
+
+def _stampede_items(s: FailureSettings, ctx: Context, option,
+                    outcome: OptionOutcome) -> list[LineItem]:
+    if getattr(option, "kind", None) != "router" or option.cache is None:
+        return []
+    hit = option.cache.hit_fraction
+    reqs = ctx.requests_per_month
+    misses = reqs * (1.0 - hit)
+    routes = outcome.details.get("routes", {}) if outcome is not None else {}
+    routed_usd = sum(r.get("monthly_usd", 0.0) for r in routes.values())
+    usd_per_miss = routed_usd / misses if misses > 0 else 0.0
+    src = "routes' average cost per request (this estimate)"
+    extra = float(stampede_extra_misses(s.deploys_per_month, hit, ctx.profile.avg_rps,
+                                        s.cold_cache_minutes, s.prewarm_fraction))
+    items = [line_item("failures", f"cache stampede after deploys ({s.deploys_per_month:g}/month, "
+                       f"{s.cold_cache_minutes:g} cold min, {s.prewarm_fraction:.0%} pre-warmed)",
+                       extra, "request", usd_per_miss, src)]
+    if s.prewarm_keys and s.deploys_per_month:
+        items.append(line_item("failures", "cache pre-warming answers", s.prewarm_keys
+                               * s.deploys_per_month, "request", usd_per_miss, src))
+    return items
+
+
+def price_failures(settings: FailureSettings, ctx: Context, option,
+                   outcome: OptionOutcome) -> list[LineItem]:
+    """Failure-mode line items of one option for a month (at least one, maybe of quantity 0).
+
+    A router's routes are accounted at their share of its traffic; a self-hosted route's
+    figures come from ``ctx.evaluate`` (the estimate's own evaluation of that route).
+    """
+    items: list[LineItem] = []
+    is_router = getattr(option, "kind", None) == "router"
+    for name, leaf, share in leaf_shares(ctx, option):
+        leaf_outcome = outcome
+        if is_router and leaf.kind == "self_hosted":
+            leaf_outcome = ctx.evaluate(name, share) if ctx.evaluate is not None else None
+        items.extend(_leaf_items(settings, ctx, name or "", leaf, share, leaf_outcome))
+    items.extend(_stampede_items(settings, ctx, option, outcome))
+    if not items:
+        items.append(line_item("failures", "no failure mode priced", 0.0, "request", 0.0,
+                               "params file"))
+    return items

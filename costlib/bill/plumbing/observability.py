@@ -1,0 +1,266 @@
+"""Observability: CloudWatch Logs, metrics, alarms, dashboards and X-Ray traces.
+
+Baseline architecture (the defaults): every request writes one structured log line of about
+1 KB (request id, model, token counts, latency; an assumption) to CloudWatch Logs, Standard log
+class, kept 30 days; no prompt/response payloads, no token-level traces, no X-Ray, no custom
+metrics (AWS-vended metrics are free). The article's "full payload logging" is
+``log_payloads: true`` (prompt and response text per request) and ``token_level_traces: true``
+(one log event per generated token); the levers are ``payload_sample_rate`` (keep a sample of
+redacted exemplars) and ``log_sample_rate``.
+
+CloudWatch Logs bills ingestion per GB and storage per GB-month; Logs Insights per GB scanned.
+Storage is billed on compressed bytes; ``storage_compression_ratio`` defaults to 1 (no
+credit taken) because the ratio depends on your logs. The free tier (5 GB/month) is not
+deducted. Log bytes also travel to CloudWatch over the network (NAT or an interface endpoint):
+:func:`log_bytes_per_request` feeds the network hop.
+
+References
+----------
+Prices: ``costlib/data/prices/observability.csv`` (each row with its source). X-Ray (5.00 USD
+per million traces recorded): https://aws.amazon.com/xray/pricing/ ; CloudWatch custom metrics
+(tiered from 0.30 USD per metric-month): https://aws.amazon.com/cloudwatch/pricing/ -- both
+looked up in the price tables as ``xray/traces/recorded`` and
+``cloudwatch_metrics/custom_metric/metric_month`` when present, else taken from the settings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
+from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT, price_book, price_or_error, tiered_price
+from costlib.core.units import BYTES_PER_GB, DAYS_PER_MONTH
+
+
+class ObservabilitySettings(Strict):
+    """The ``observability:`` block of a params file.
+
+    Attributes
+    ----------
+    metadata_bytes_per_request : float
+        Structured log bytes per request without payloads [bytes]; assumption.
+    log_sample_rate : float
+        Share of requests whose metadata line is logged [0-1].
+    log_payloads : bool
+        Log the full prompt and response text of each (sampled) request.
+    token_level_traces : bool
+        Log one event per generated token (token-level tracing).
+    bytes_per_token_event : float
+        Bytes of one token-level trace event (timestamp, ids, token, log-prob) [bytes];
+        assumption.
+    payload_sample_rate : float
+        Share of requests whose payloads / token traces are logged [0-1]; the "sample logs,
+        keep redacted exemplars" lever.
+    payload_kept_fraction : float
+        Share of payload bytes kept after redaction or truncation [0-1].
+    payload_copies : int
+        How many places log the same payload (your app and Bedrock model-invocation logging
+        both writing to CloudWatch make 2) [-].
+    retention_days : float
+        Log retention [days]; storage is the steady state ``ingest/day x retention``.
+    storage_compression_ratio : float
+        Stored (compressed) bytes / ingested bytes [0-1]; 1 = no compression credit
+        (conservative default, an assumption).
+    insights_queries_per_day : float
+        Logs Insights queries run per day [1/day].
+    insights_days_scanned_per_query : float
+        Days of logs each query scans [days].
+    custom_metrics : int
+        Custom metrics (each name + dimension set) [metrics].
+    custom_metric_usd_per_month : float, optional
+        Flat price per metric-month when the tables lack it [USD].
+    alarms : int
+        Standard-resolution alarms [alarms].
+    dashboards : int
+        Dashboards [dashboards].
+    trace_sample_rate : float
+        Share of requests traced in X-Ray [0-1]. (The X-Ray SDK default rule records the first
+        request each second and 5 % of the rest.)
+    xray_usd_per_1m_traces : float, optional
+        X-Ray price per million traces recorded when the tables lack it [USD].
+    """
+
+    metadata_bytes_per_request: float = Field(1024.0, ge=0)
+    log_sample_rate: float = Field(1.0, ge=0, le=1)
+    log_payloads: bool = False
+    token_level_traces: bool = False
+    bytes_per_token_event: float = Field(150.0, ge=0)
+    payload_sample_rate: float = Field(1.0, ge=0, le=1)
+    payload_kept_fraction: float = Field(1.0, ge=0, le=1)
+    payload_copies: int = Field(1, ge=1)
+    retention_days: float = Field(30.0, ge=1, le=3653)
+    storage_compression_ratio: float = Field(1.0, gt=0, le=1)
+    insights_queries_per_day: float = Field(0.0, ge=0)
+    insights_days_scanned_per_query: float = Field(1.0, ge=0)
+    custom_metrics: int = Field(0, ge=0)
+    custom_metric_usd_per_month: float | None = Field(None, ge=0)
+    alarms: int = Field(0, ge=0)
+    dashboards: int = Field(0, ge=0)
+    trace_sample_rate: float = Field(0.0, ge=0, le=1)
+    xray_usd_per_1m_traces: float | None = Field(None, ge=0)
+
+
+# --------------------------------------------------------------------------------------------
+# formulas
+
+
+def log_bytes_per_request(in_tokens, out_tokens, metadata_bytes=1024.0, log_sample_rate=1.0,
+                          log_payloads=False, token_level_traces=False, bytes_per_token_event=150.0,
+                          payload_sample_rate=1.0, payload_kept_fraction=1.0, payload_copies=1,
+                          bytes_per_token=BYTES_PER_TOKEN_TEXT):
+    """Average log bytes ingested per request [bytes].
+
+    Parameters
+    ----------
+    in_tokens, out_tokens : float or array_like
+        Prompt and answer tokens [tokens].
+    metadata_bytes : float
+        Metadata line [bytes].
+    log_sample_rate : float
+        Share of requests with a metadata line [0-1].
+    log_payloads, token_level_traces : bool
+        Whether payloads and per-token events are logged.
+    bytes_per_token_event : float
+        One token-level event [bytes].
+    payload_sample_rate, payload_kept_fraction : float
+        Sampling and redaction of payloads and token events [0-1].
+    payload_copies : int
+        Places writing the same payload [-].
+    bytes_per_token : float
+        Text bytes per token [bytes].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [bytes/request].
+
+    Notes
+    -----
+    ``meta * s_log + s_payload * kept * (copies * payload + traces)`` with
+    ``payload = (in + out) * bytes_per_token`` and ``traces = out * bytes_per_token_event``.
+
+    Examples
+    --------
+    2,000 + 500 tokens, payloads on: 1024 + 2500 * 4 = 11024 bytes; with 500 token events of
+    150 bytes: + 75,000 = 86,024; with a 1 % payload sample: 1024 + 0.01 * 85000 = 1874.
+
+    >>> float(log_bytes_per_request(2000, 500, log_payloads=True))
+    11024.0
+    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True))
+    86024.0
+    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True,
+    ...                             payload_sample_rate=0.01))
+    1874.0
+    """
+    payload = (np.add(in_tokens, out_tokens) * bytes_per_token * payload_copies
+               if log_payloads else 0.0)
+    traces = np.multiply(out_tokens, bytes_per_token_event) if token_level_traces else 0.0
+    heavy = np.multiply(payload_sample_rate * payload_kept_fraction, np.add(payload, traces))
+    return np.multiply(metadata_bytes, log_sample_rate) + heavy
+
+
+def log_storage_gb_months(ingest_gb_per_month, retention_days, compression_ratio=1.0):
+    """Steady-state stored log volume billed per month [GB-month].
+
+    Notes
+    -----
+    ``ingest_gb_per_month / 30.417 * retention_days * compression_ratio`` (a month of 730 h
+    is 30.417 days): each day's logs stay ``retention_days``.
+
+    Examples
+    --------
+    100 GB a month kept 30 days: 100 / 30.4167 * 30 = 98.63 GB-month
+
+    >>> round(float(log_storage_gb_months(100.0, 30)), 2)
+    98.63
+    """
+    return (np.divide(ingest_gb_per_month, DAYS_PER_MONTH) * np.asarray(retention_days, dtype=float)
+            * compression_ratio)
+
+
+def insights_gb_scanned(ingest_gb_per_month, queries_per_day, days_scanned_per_query):
+    """Logs Insights data scanned per month [GB].
+
+    Notes
+    -----
+    ``queries_per_day * 30.417 * (ingest_gb_per_month / 30.417) * days_scanned``
+    ``= queries_per_day * ingest_gb_per_month * days_scanned``
+
+    Examples
+    --------
+    >>> float(insights_gb_scanned(100.0, 10, 1))
+    1000.0
+    """
+    return np.multiply(np.multiply(ingest_gb_per_month, queries_per_day), days_scanned_per_query)
+
+
+# --------------------------------------------------------------------------------------------
+# pricing
+
+
+def request_log_bytes(settings: ObservabilitySettings, ctx: Context) -> float:
+    """Log bytes per request for this context's workload (prompt includes retrieved context)."""
+    s = settings
+    w = ctx.workload
+    return float(log_bytes_per_request(
+        w.in_tokens, w.out_tokens, s.metadata_bytes_per_request, s.log_sample_rate,
+        s.log_payloads, s.token_level_traces, s.bytes_per_token_event, s.payload_sample_rate,
+        s.payload_kept_fraction, s.payload_copies))
+
+
+def uses_xray(settings: ObservabilitySettings) -> bool:
+    return settings.trace_sample_rate > 0
+
+
+def price_observability(settings: ObservabilitySettings, ctx: Context, option,
+                        outcome: OptionOutcome) -> list[LineItem]:
+    """Observability line items of one option for a month (always at least the log ingestion)."""
+    s = settings
+    reqs = ctx.requests_per_month
+    ingest_gb = reqs * request_log_bytes(s, ctx) / BYTES_PER_GB
+    what = "metadata"
+    if s.log_payloads:
+        what += " + prompt/response payloads"
+    if s.token_level_traces:
+        what += " + token-level traces"
+    p = ctx.price("cloudwatch_logs", "standard", "ingest")
+    items = [line_item("observability", f"CloudWatch Logs ingestion ({what})", ingest_gb, "GB",
+                       p.usd, p.source)]
+    p = ctx.price("cloudwatch_logs", "standard", "store")
+    stored = float(log_storage_gb_months(ingest_gb, s.retention_days, s.storage_compression_ratio))
+    items.append(line_item("observability", f"CloudWatch Logs storage ({s.retention_days:g}-day "
+                           "retention)", stored, "GB-month", p.usd, p.source))
+    if s.insights_queries_per_day:
+        p = ctx.price("cloudwatch_logs", "standard", "query")
+        scanned = float(insights_gb_scanned(ingest_gb, s.insights_queries_per_day,
+                                            s.insights_days_scanned_per_query))
+        items.append(line_item("observability", "CloudWatch Logs Insights scans", scanned,
+                               "GB scanned", p.usd, p.source))
+    if s.custom_metrics:
+        book = price_book(ctx)
+        if s.custom_metric_usd_per_month is None and book.has(
+                "cloudwatch_metrics", "custom_metric", "metric_month"):
+            p = tiered_price(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
+                             s.custom_metrics)
+        else:
+            p = price_or_error(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
+                               s.custom_metric_usd_per_month,
+                               "observability.custom_metric_usd_per_month")
+        items.append(line_item("observability", "CloudWatch custom metrics", s.custom_metrics,
+                               "metric-month", p.usd, p.source))
+    if s.alarms:
+        p = ctx.price("cloudwatch_alarms", "standard_resolution", "alarm_month")
+        items.append(line_item("observability", "CloudWatch alarms", s.alarms, "alarm-month",
+                               p.usd, p.source))
+    if s.dashboards:
+        p = ctx.price("cloudwatch_dashboards", "dashboard", "dashboard_month")
+        items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
+                               "dashboard-month", p.usd, p.source))
+    if uses_xray(s):
+        p = price_or_error(ctx, "xray", "traces", "recorded", s.xray_usd_per_1m_traces,
+                           "observability.xray_usd_per_1m_traces")
+        items.append(line_item("observability", f"X-Ray traces recorded "
+                               f"({s.trace_sample_rate:.0%} sampled)",
+                               reqs * s.trace_sample_rate / 1e6, "1M traces", p.usd, p.source))
+    return items

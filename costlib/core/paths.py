@@ -1,0 +1,31 @@
+"""Every path the project uses, in one place; notebooks and scripts never hard-code paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PACKAGE_DIR / "data"
+
+
+def _find_project_root() -> Path:
+    """The checkout's root: ``COSTLIB_ROOT`` if set, else the folder above the package."""
+    env = os.environ.get("COSTLIB_ROOT")
+    if env:
+        return Path(env).resolve()
+    return PACKAGE_DIR.parent
+
+
+PROJ_ROOT = _find_project_root()
+PARAMS_DIR = PROJ_ROOT / "params"
+OUTPUTS_DIR = PROJ_ROOT / "outputs"
+NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
+TESTS_DIR = PROJ_ROOT / "tests"
+DEFAULT_PARAMS = PARAMS_DIR / "default.yaml"
+
+
+def resolve_params_path(params_path: str | os.PathLike) -> Path:
+    """A params path as given to a notebook: relative paths are relative to the project root."""
+    path = Path(params_path)
+    return path if path.is_absolute() else PROJ_ROOT / path

@@ -1,0 +1,129 @@
+"""Questions asked of an estimate: sweeps, break-even points, before/after comparisons.
+
+Each function re-prices a params file under changed inputs and returns a tidy table, so the
+notebooks can chart it and the tests can check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
+from costlib.bill.params import Params, SelfHostedOption, with_overrides
+
+
+def batch_sweep(params: Params, option: str, batches: Iterable[int]) -> pd.DataFrame:
+    """Re-price one self-hosted option at each batch size it might hold.
+
+    Parameters
+    ----------
+    params : Params
+    option : str
+        Name of a ``self_hosted`` option.
+    batches : iterable of int
+        Batch sizes (sequences per instance) to try.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch: ``batch_size``, ``monthly_usd``, ``usd_per_request``,
+        ``usd_per_1k_tokens``, ``tokens_per_second_per_instance`` (per sequence),
+        ``instance_tokens_per_s`` (per instance, = per sequence x batch), ``avg_instances``,
+        ``p95_ttft_ms`` when the throughput model supplied it, ``meets_latency_target``
+        (the modelled p95 TTFT against the workload's target; a batch forced above what the
+        target allows shows False), and ``feasible`` / ``note``: a
+        batch the hardware cannot hold (memory) has NaN costs and the reason in ``note``.
+    """
+    opt = params.options.get(option)
+    if not isinstance(opt, SelfHostedOption):
+        raise CostlibError(f"batch_sweep: {option!r} is not a self_hosted option of this params "
+                           f"file")
+    rows = []
+    for batch in batches:
+        changed = with_overrides(params, {f"options.{option}.batch_size": int(batch)})
+        # price only the option of interest
+        changed = changed.model_copy(update={"options": {option: changed.options[option]}})
+        changed._source_path = params.source_path
+        try:
+            result = estimate(changed)
+        except CostlibError as exc:  # e.g. the batch does not fit in memory
+            rows.append({"batch_size": int(batch), "feasible": False, "note": exc.message})
+            continue
+        o = result.options[0]
+        tps = o.details["tokens_per_second_per_instance"]
+        rows.append({
+            "batch_size": int(batch),
+            "monthly_usd": o.monthly_usd,
+            "usd_per_request": o.usd_per_request,
+            "usd_per_1k_tokens": o.usd_per_1k_tokens,
+            "tokens_per_second_per_instance": tps,
+            "instance_tokens_per_s": tps * int(batch),
+            "avg_instances": o.details["avg_instances"],
+            "p95_ttft_ms": o.details.get("p95_ttft_ms"),
+            "meets_latency_target": _meets(o.details.get("p95_ttft_ms"), params),
+            "feasible": True,
+            "note": "",
+        })
+    return pd.DataFrame(rows)
+
+
+def _meets(p95_ttft_ms, params: Params):
+    """Whether a modelled p95 time to first token meets the workload's target (None: unknown)."""
+    if p95_ttft_ms is None or params.workload.latency_target != "ttft":
+        return None
+    return bool(p95_ttft_ms <= params.workload.p95_latency_ms)
+
+
+def breakeven_batch(sweep: pd.DataFrame, reference_monthly_usd: float) -> int | None:
+    """Smallest swept batch at which the self-hosted bill is at most a reference bill.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        From :func:`batch_sweep`.
+    reference_monthly_usd : float
+        The monthly total to beat, e.g. a managed option's [USD/month].
+
+    Returns
+    -------
+    int or None
+        The batch size, or ``None`` when no swept batch breaks even.
+    """
+    ok = sweep[sweep["feasible"] & (sweep["monthly_usd"] <= reference_monthly_usd)]
+    return None if ok.empty else int(ok["batch_size"].min())
+
+
+def lever_table(params: Params, levers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Before/after totals of every option for each lever.
+
+    Parameters
+    ----------
+    params : Params
+        The "before".
+    levers : mapping
+        Lever name -> ``{"dotted.key": value, ...}`` overrides that pull it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lever x option: ``lever``, ``option``, ``before_usd``, ``after_usd``,
+        ``change_usd`` and ``change_pct`` (negative = cheaper).
+    """
+    base = {o.name: o.monthly_usd for o in estimate(params).options}
+    rows = []
+    for lever, overrides in levers.items():
+        after = {o.name: o.monthly_usd for o in estimate(with_overrides(params, dict(overrides))).options}
+        for name, before in base.items():
+            rows.append({
+                "lever": lever,
+                "option": name,
+                "before_usd": before,
+                "after_usd": after[name],
+                "change_usd": after[name] - before,
+                "change_pct": 100.0 * (after[name] - before) / before if before else 0.0,
+            })
+    return pd.DataFrame(rows)
