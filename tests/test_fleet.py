@@ -9,9 +9,8 @@ from pydantic import ValidationError
 
 from costlib.formulas import fleet
 from costlib.core.errors import CostlibError
+from costlib.bill.fleet import FleetPolicy, FleetSchedule
 from costlib.formulas.fleet import (
-    FleetPolicy,
-    FleetSchedule,
     ceil_instances,
     demand_tokens_per_s,
     required_instances,
@@ -300,17 +299,19 @@ def test_policy_target_above_one_rejected():
 
 def test_simulate_fleet_scheduled_without_schedule_raises():
     with pytest.raises(CostlibError, match="needs schedule"):
-        simulate_fleet(np.ones(5), 60.0, FleetPolicy(policy="scheduled"))
+        simulate_fleet(np.ones(5), 60.0, fleet.Policy(policy="scheduled"))
 
 
-def test_simulate_fleet_knob_for_other_policy_raises():
-    with pytest.raises(CostlibError, match="scale_in_cooldown_min applies only"):
-        simulate_fleet(np.ones(5), 60.0, FleetPolicy(policy="fixed", scale_in_cooldown_min=5))
+def test_policy_knob_for_other_policy_rejected_when_built():
+    with pytest.raises(ValidationError, match="scale_in_cooldown_min applies only"):
+        FleetPolicy(policy="fixed", scale_in_cooldown_min=5)
 
 
 def test_simulate_fleet_max_below_min_raises():
     with pytest.raises(CostlibError, match="max_instances"):
-        simulate_fleet(np.ones(5), 60.0, FleetPolicy(min_instances=3, max_instances=2))
+        simulate_fleet(np.ones(5), 60.0, fleet.Policy(min_instances=3, max_instances=2))
+    with pytest.raises(ValidationError, match="max_instances 2 is below min_instances 3"):
+        FleetPolicy(min_instances=3, max_instances=2)
 
 
 def test_simulate_fleet_negative_demand_raises():

@@ -290,7 +290,7 @@ def test_levers_cli_bad_set_key_is_one_line_error():
 
 
 def test_lever_explorer_recomputes_through_costlib(loaded):
-    from costlib.whatif.levers import lever_explorer
+    from costlib.lessons.widgets import lever_explorer
 
     params = loaded["rag_plumbing.yaml"]
     explorer = lever_explorer(params)

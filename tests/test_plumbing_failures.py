@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.bill.options import Context, OptionOutcome, line_item
+from costlib.bill.options import OptionOutcome, line_item
+from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing.failures import (
     FailureSettings,
@@ -24,7 +25,7 @@ from costlib.bill.plumbing.failures import (
     throttled_rps,
 )
 from costlib.tables.prices import load_price_book
-from costlib.formulas.traffic import TrafficProfile, TrafficSettings, build_profile
+from costlib.formulas.traffic import TrafficProfile, TrafficShape, build_profile
 
 BOOK = load_price_book()
 MONTH_S = 730 * 3600  # 2,628,000 s
@@ -119,7 +120,7 @@ def test_429_before_inference_costs_attempts_not_tokens():
 def test_discarded_after_processing_billed_again():
     # No throttling (no quota), 2 % of attempts discarded after generation (dropped streams)
     # and retried: 0.02 x 2,628,000 = 52,560 requests billed again, any policy but none.
-    steady = build_profile(TrafficSettings(shape="steady"), avg_rps=1.0)
+    steady = build_profile(TrafficShape(shape="steady"), avg_rps=1.0)
     for policy in ("naive", "budgeted"):
         acc = retry_accounting(FailureSettings(retry_policy=policy,
                                                discarded_after_processing_fraction=0.02),
@@ -150,7 +151,7 @@ def test_self_hosted_retries_capacity_equivalent(policy, usd):
     p = params({"f": {"kind": "self_hosted", "instance": "g5.xlarge", "fleet": fleet,
                       "tokens_per_second_per_instance": 100, "batch_size": 4,
                       "spot_discount_pct": 60}})
-    steady = build_profile(TrafficSettings(shape="steady"), avg_rps=1.0)
+    steady = build_profile(TrafficShape(shape="steady"), avg_rps=1.0)
     s = FailureSettings(retry_policy="naive", billed_share_of_throttled_attempts=1.0,
                         oom_restarts_per_instance_month=3)
     items = price_failures(s, ctx_with(p, steady), p.options["f"], _fleet_outcome())
@@ -173,7 +174,7 @@ def test_cache_stampede_and_prewarm_hand():
     p = params({"a": {"kind": "managed_api", "model": "meta.llama3-1-8b-instruct-v1:0"},
                 "r": {"kind": "router", "cache": {"hit_fraction": 0.8},
                       "routes": [{"to": "a", "share": 1.0}]}}, rps=2.0)
-    steady = build_profile(TrafficSettings(shape="steady"), avg_rps=2.0)
+    steady = build_profile(TrafficShape(shape="steady"), avg_rps=2.0)
     routes = {"a": {"share_of_requests": 0.2, "monthly_usd": 1000.0}}
     outcome = OptionOutcome([], {"routes": routes})
     per_miss = 1000.0 / 1_051_200

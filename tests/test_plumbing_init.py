@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from costlib.bill.options import PRICERS, Context
+from costlib.bill.options import PRICERS
+from costlib.bill.context import Context
 from costlib.bill.lineitems import CATEGORIES
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
 from costlib.tables.prices import load_price_book
-from costlib.formulas.traffic import TrafficSettings, build_profile
+from costlib.formulas.traffic import TrafficShape, build_profile
 
 BOOK = load_price_book()
 
@@ -33,7 +34,7 @@ PARAMS = {
 
 
 def make_ctx(params: Params, avg_rps: float | None = None):
-    profile = build_profile(TrafficSettings(shape="steady"),
+    profile = build_profile(TrafficShape(shape="steady"),
                             avg_rps=avg_rps or params.workload.avg_rps)
 
     def ctx_for(share: float) -> Context:

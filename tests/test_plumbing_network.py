@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.bill.options import PRICERS, Context
+from costlib.bill.options import PRICERS
+from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
 from costlib.bill.plumbing.network import (
@@ -20,7 +21,7 @@ from costlib.bill.plumbing.network import (
     price_network,
 )
 from costlib.tables.prices import load_price_book
-from costlib.formulas.traffic import TrafficSettings, build_profile
+from costlib.formulas.traffic import TrafficShape, build_profile
 
 BOOK = load_price_book()
 GB = 2**30
@@ -29,7 +30,7 @@ MONTH_S = 730 * 3600  # 2,628,000 s
 
 def ctx_for(params: dict, avg_rps: float) -> tuple[Context, object]:
     p = Params.model_validate(params)
-    profile = build_profile(TrafficSettings(shape="steady"), avg_rps=avg_rps)
+    profile = build_profile(TrafficShape(shape="steady"), avg_rps=avg_rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
 
 

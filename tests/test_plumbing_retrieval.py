@@ -10,7 +10,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from costlib.core.errors import CostlibError
-from costlib.bill.options import PRICERS, Context
+from costlib.bill.options import PRICERS
+from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
 from costlib.bill.plumbing.retrieval import (
@@ -25,7 +26,7 @@ from costlib.bill.plumbing.retrieval import (
     request_units,
 )
 from costlib.tables.prices import load_price_book
-from costlib.formulas.traffic import TrafficSettings, build_profile
+from costlib.formulas.traffic import TrafficShape, build_profile
 
 BOOK = load_price_book()
 GB = 2**30
@@ -36,7 +37,7 @@ def managed(in_tokens, rps, model="meta.llama3-1-8b-instruct-v1:0", out_tokens=5
     p = Params.model_validate({"workload": {"in_tokens": in_tokens, "out_tokens": out_tokens,
                                             "avg_rps": rps, "p95_latency_ms": 1000},
                                "options": {"m": {"kind": "managed_api", "model": model}}})
-    profile = build_profile(TrafficSettings(shape="diurnal", peak_rps=2 * rps,
+    profile = build_profile(TrafficShape(shape="diurnal", peak_rps=2 * rps,
                                             business_hours=(13, 22)), avg_rps=rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
 

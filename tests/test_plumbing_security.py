@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.bill.options import Context
+from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing.security import SecuritySettings, kms_requests_per_month, price_security
 from costlib.tables.prices import load_price_book
-from costlib.formulas.traffic import TrafficSettings, build_profile
+from costlib.formulas.traffic import TrafficShape, build_profile
 
 BOOK = load_price_book()
 
@@ -22,7 +22,7 @@ def ctx_at(rps):
                                             "p95_latency_ms": 1000},
                                "options": {"m": {"kind": "managed_api",
                                                  "model": "meta.llama3-1-8b-instruct-v1:0"}}})
-    profile = build_profile(TrafficSettings(shape="steady"), avg_rps=rps)
+    profile = build_profile(TrafficShape(shape="steady"), avg_rps=rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
 
 

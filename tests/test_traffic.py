@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from costlib.formulas import traffic
+from costlib.bill.params import load_params
+from costlib.bill.traffic import TrafficSettings
 from costlib.core.errors import CostlibError
 from costlib.formulas.traffic import (
     TrafficProfile,
-    TrafficSettings,
+    TrafficShape,
     build_profile,
     bursty_base_rps,
     read_profile_csv,
@@ -54,7 +56,7 @@ def test_bursty_base_rps_hand():
 
 
 def test_build_profile_steady_every_step_equals_avg():
-    p = build_profile(TrafficSettings(shape="steady", days=2), avg_rps=40.0)
+    p = build_profile(TrafficShape(shape="steady", days=2), avg_rps=40.0)
     # scenario B: 40 steady RPS; 2 days of 60 s steps = 2 * 1440 = 2880 steps
     assert p.n_steps == 2880
     assert np.all(p.rps == 40.0)
@@ -64,18 +66,18 @@ def test_build_profile_steady_every_step_equals_avg():
 
 
 def test_build_profile_steady_from_p95_only():
-    p = build_profile(TrafficSettings(shape="steady", days=1), p95_rps=5.0)
+    p = build_profile(TrafficShape(shape="steady", days=1), p95_rps=5.0)
     assert p.avg_rps == 5.0
 
 
 def test_build_profile_steady_p95_mismatch_raises():
     with pytest.raises(CostlibError, match="steady.*p95_rps=42"):
-        build_profile(TrafficSettings(shape="steady"), avg_rps=40.0, p95_rps=42.0)
+        build_profile(TrafficShape(shape="steady"), avg_rps=40.0, p95_rps=42.0)
 
 
 def test_build_profile_steady_without_rate_raises():
     with pytest.raises(CostlibError, match="needs avg_rps"):
-        build_profile(TrafficSettings(shape="steady"))
+        build_profile(TrafficShape(shape="steady"))
 
 
 # ---------------------------------------------------------------- bursty
@@ -83,7 +85,7 @@ def test_build_profile_steady_without_rate_raises():
 
 def test_build_profile_bursty_scenario_a():
     # Scenario A: avg 3, spikes to 60; default 4 spikes/day x 10 min -> f = 40/1440 = 1/36
-    p = build_profile(TrafficSettings(shape="bursty", peak_rps=60.0), avg_rps=3.0)
+    p = build_profile(TrafficShape(shape="bursty", peak_rps=60.0), avg_rps=3.0)
     assert p.avg_rps == pytest.approx(3.0, rel=1e-12)
     assert p.peak_rps == pytest.approx(60.0, rel=1e-12)
     # spikes cover 1/36 < 5 % of the time, so p95 is the base: 48/35 = 1.3714 (hand, above)
@@ -96,7 +98,7 @@ def test_build_profile_bursty_scenario_a():
 def test_build_profile_bursty_avg_and_p95():
     # p95 sits on the base (f = 1/36 < 5 %): base = 1.5; avg = 1.5 + amp/36 = 3 -> amp = 54,
     # spike height = 1.5 + 54 = 55.5
-    p = build_profile(TrafficSettings(shape="bursty"), avg_rps=3.0, p95_rps=1.5)
+    p = build_profile(TrafficShape(shape="bursty"), avg_rps=3.0, p95_rps=1.5)
     assert p.avg_rps == pytest.approx(3.0, rel=1e-12)
     assert p.p95_rps == pytest.approx(1.5, rel=0.01)
     assert p.peak_rps == pytest.approx(55.5)
@@ -106,7 +108,7 @@ def test_build_profile_bursty_p95_60_with_avg_3_raises():
     # p95 = 60 with mean 3 needs >= 5 % of time at 60 (0.05*60 = 3 = the whole mean);
     # with 1/36 coverage p95 is the base, at most the mean: allowed p95 from 0 to 3
     with pytest.raises(CostlibError) as exc:
-        build_profile(TrafficSettings(shape="bursty"), avg_rps=3.0, p95_rps=60.0)
+        build_profile(TrafficShape(shape="bursty"), avg_rps=3.0, p95_rps=60.0)
     msg = exc.value.message
     assert "peak_rps" in msg and "from 0 to 3" in msg and "\n" not in msg
 
@@ -114,7 +116,7 @@ def test_build_profile_bursty_p95_60_with_avg_3_raises():
 def test_build_profile_bursty_wide_spikes_p95_is_spike_height():
     # 4 x 30 min = 120 min = 8.33 % > 5 %: p95 = spike height; base = (3 - 30/12)/(11/12)
     # = 0.5 * 12/11 = 0.5454...
-    s = TrafficSettings(shape="bursty", spike_minutes=30, peak_rps=30.0)
+    s = TrafficShape(shape="bursty", spike_minutes=30, peak_rps=30.0)
     p = build_profile(s, avg_rps=3.0)
     assert p.p95_rps == pytest.approx(30.0)
     assert p.rps.min() == pytest.approx(6 / 11)
@@ -123,26 +125,26 @@ def test_build_profile_bursty_wide_spikes_p95_is_spike_height():
 def test_build_profile_bursty_peak_too_high_raises():
     # avg 3 and f = 1/36 allow a peak of at most 3 * 36 = 108 (base 0)
     with pytest.raises(CostlibError, match="from 3 to 108"):
-        build_profile(TrafficSettings(shape="bursty", peak_rps=200.0), avg_rps=3.0)
+        build_profile(TrafficShape(shape="bursty", peak_rps=200.0), avg_rps=3.0)
 
 
 def test_build_profile_bursty_needs_second_statistic():
     with pytest.raises(CostlibError, match="peak_rps"):
-        build_profile(TrafficSettings(shape="bursty"), avg_rps=3.0)
+        build_profile(TrafficShape(shape="bursty"), avg_rps=3.0)
 
 
 def test_build_profile_bursty_inconsistent_third_raises():
     # avg 3 + peak 60 give p95 = 1.371; asking for p95 2 as well cannot hold
     with pytest.raises(CostlibError, match="inconsistent"):
-        build_profile(TrafficSettings(shape="bursty", peak_rps=60.0), avg_rps=3.0, p95_rps=2.0)
+        build_profile(TrafficShape(shape="bursty", peak_rps=60.0), avg_rps=3.0, p95_rps=2.0)
 
 
 def test_build_profile_bursty_same_seed_byte_identical():
-    s = TrafficSettings(shape="bursty", peak_rps=60.0, seed=7)
+    s = TrafficShape(shape="bursty", peak_rps=60.0, seed=7)
     a = build_profile(s, avg_rps=3.0)
     b = build_profile(s, avg_rps=3.0)
     assert a.rps.tobytes() == b.rps.tobytes()
-    c = build_profile(s.model_copy(update={"seed": 8}), avg_rps=3.0)
+    c = build_profile(dataclasses.replace(s, seed=8), avg_rps=3.0)
     assert c.rps.tobytes() != a.rps.tobytes()
     # a different seed moves the spikes, not the statistics
     assert c.avg_rps == pytest.approx(a.avg_rps) and c.peak_rps == pytest.approx(a.peak_rps)
@@ -150,20 +152,20 @@ def test_build_profile_bursty_same_seed_byte_identical():
 
 def test_build_profile_bursty_spikes_one_per_slot():
     # 4 spikes a day, one in each 6 h slot: every slot holds exactly 10 spike minutes
-    p = build_profile(TrafficSettings(shape="bursty", peak_rps=60.0, days=2), avg_rps=3.0)
+    p = build_profile(TrafficShape(shape="bursty", peak_rps=60.0, days=2), avg_rps=3.0)
     hot = np.isclose(p.rps, 60.0).reshape(8, 360).sum(axis=1)
     assert np.all(hot == 10)
 
 
 def test_build_profile_bursty_base_rps_and_peak():
     # base 1 and peak 37: avg = 1 + 36/36 = 2
-    p = build_profile(TrafficSettings(shape="bursty", base_rps=1.0, peak_rps=37.0))
+    p = build_profile(TrafficShape(shape="bursty", base_rps=1.0, peak_rps=37.0))
     assert p.avg_rps == pytest.approx(2.0)
 
 
 def test_build_profile_spikes_do_not_fit_raises():
     with pytest.raises(CostlibError, match="do not fit"):
-        build_profile(TrafficSettings(shape="bursty", spikes_per_day=30, spike_minutes=60,
+        build_profile(TrafficShape(shape="bursty", spikes_per_day=30, spike_minutes=60,
                                       peak_rps=5.0), avg_rps=1.0)
 
 
@@ -173,7 +175,7 @@ def test_build_profile_spikes_do_not_fit_raises():
 def test_build_profile_diurnal_avg_and_p95():
     # business hours 9-17 = 8 h of 24 -> mean(u) = 1/3 exactly (ramps are centred);
     # plateau covers > 5 % so p95 = plateau = 8; base = (3 - 8/3)/(2/3) = 0.5
-    p = build_profile(TrafficSettings(shape="diurnal"), avg_rps=3.0, p95_rps=8.0)
+    p = build_profile(TrafficShape(shape="diurnal"), avg_rps=3.0, p95_rps=8.0)
     assert p.avg_rps == pytest.approx(3.0, rel=1e-12)
     assert p.p95_rps == pytest.approx(8.0, rel=0.01)
     assert p.rps.min() == pytest.approx(0.5)
@@ -182,7 +184,7 @@ def test_build_profile_diurnal_avg_and_p95():
 
 def test_build_profile_diurnal_square_hours():
     # ramp 0: Monday minutes 540..1019 (09:00-17:00) at the plateau, all else at the base
-    s = TrafficSettings(shape="diurnal", ramp_minutes=0, days=1, base_rps=1.0, peak_rps=10.0)
+    s = TrafficShape(shape="diurnal", ramp_minutes=0, days=1, base_rps=1.0, peak_rps=10.0)
     p = build_profile(s)
     expected = np.ones(1440)
     expected[540:1020] = 10.0
@@ -194,7 +196,7 @@ def test_build_profile_diurnal_square_hours():
 def test_build_profile_diurnal_ramp_midpoint():
     # 60-min ramp centred on 09:00: step 08:59-09:00 has midpoint 08:59:30, 29.5 min into the
     # ramp -> u = 29.5/60; rps = 1 + 9 * 29.5/60 = 5.425
-    s = TrafficSettings(shape="diurnal", days=1, base_rps=1.0, peak_rps=10.0)
+    s = TrafficShape(shape="diurnal", days=1, base_rps=1.0, peak_rps=10.0)
     p = build_profile(s)
     assert p.rps[539] == pytest.approx(1 + 9 * 29.5 / 60)
     assert p.rps[510] == pytest.approx(1.0 + 9 * 0.5 / 60)   # 08:30:30 -> 0.5 min in
@@ -203,7 +205,7 @@ def test_build_profile_diurnal_ramp_midpoint():
 
 def test_build_profile_diurnal_across_midnight():
     # business hours 22-06 UTC (8 h): plateau at minutes 0..359 and 1320..1439
-    s = TrafficSettings(shape="diurnal", ramp_minutes=0, days=1, business_hours=(22, 6),
+    s = TrafficShape(shape="diurnal", ramp_minutes=0, days=1, business_hours=(22, 6),
                         base_rps=1.0, peak_rps=10.0)
     p = build_profile(s)
     assert np.all(p.rps[:360] == 10.0) and np.all(p.rps[1320:] == 10.0)
@@ -212,7 +214,7 @@ def test_build_profile_diurnal_across_midnight():
 
 def test_build_profile_diurnal_weekend_factor_zero():
     # weekend factor 0: Saturday and Sunday (days 5 and 6) sit at the base all day
-    s = TrafficSettings(shape="diurnal", weekend_factor=0.0, base_rps=0.5, peak_rps=8.0)
+    s = TrafficShape(shape="diurnal", weekend_factor=0.0, base_rps=0.5, peak_rps=8.0)
     p = build_profile(s)
     f = p.to_frame()
     assert np.all(f.loc[f.day >= 5, "rps"] == 0.5)
@@ -224,12 +226,12 @@ def test_build_profile_diurnal_weekend_factor_zero():
 def test_build_profile_diurnal_infeasible_names_bound():
     # mean 1 with p95 30: any non-negative traffic needs avg >= 0.05 * 30 = 1.5
     with pytest.raises(CostlibError, match=r"0.05 x p95_rps = 1.5"):
-        build_profile(TrafficSettings(shape="diurnal"), avg_rps=1.0, p95_rps=30.0)
+        build_profile(TrafficShape(shape="diurnal"), avg_rps=1.0, p95_rps=30.0)
 
 
 def test_build_profile_diurnal_bad_ramp_raises():
     with pytest.raises(CostlibError, match="ramp_minutes"):
-        build_profile(TrafficSettings(shape="diurnal", ramp_minutes=600, peak_rps=2.0),
+        build_profile(TrafficShape(shape="diurnal", ramp_minutes=600, peak_rps=2.0),
                       avg_rps=1.0)
 
 
@@ -246,24 +248,35 @@ def test_settings_step_above_minute_rejected():
         TrafficSettings(step_s=120)
 
 
-def test_build_profile_knob_for_other_shape_raises():
-    with pytest.raises(CostlibError, match="spike_minutes applies only to shape bursty"):
-        build_profile(TrafficSettings(shape="diurnal", spike_minutes=5), avg_rps=1.0)
+def test_settings_knob_for_other_shape_rejected_when_built():
+    with pytest.raises(ValidationError, match="spike_minutes applies only to shape bursty"):
+        TrafficSettings(shape="diurnal", spike_minutes=5)
+
+
+def test_params_file_with_a_knob_for_another_shape_is_rejected_at_load(tmp_path):
+    """The check runs when the file is loaded, so `costlib report` never starts on it."""
+    path = tmp_path / "knob.yaml"
+    path.write_text("workload: {in_tokens: 100, out_tokens: 10, avg_rps: 1, p95_latency_ms: 500,\n"
+                    "  traffic: {shape: diurnal, spike_minutes: 5}}\n"
+                    "options: {m: {kind: managed_api, model: amazon.nova-micro-v1:0}}\n")
+    with pytest.raises(CostlibError, match=r"knob.yaml: workload.traffic: spike_minutes applies "
+                                           r"only to shape bursty, not 'diurnal'"):
+        load_params(path)
 
 
 def test_build_profile_step_not_dividing_day_raises():
     with pytest.raises(CostlibError, match="step_s"):
-        build_profile(TrafficSettings(step_s=7), avg_rps=1.0)
+        build_profile(TrafficShape(step_s=7), avg_rps=1.0)
 
 
 def test_build_profile_nonpositive_avg_raises():
     with pytest.raises(CostlibError, match="avg_rps must be"):
-        build_profile(TrafficSettings(), avg_rps=0.0)
+        build_profile(TrafficShape(), avg_rps=0.0)
 
 
 def test_build_profile_finer_step():
     # 10 s steps: 8640 per day
-    p = build_profile(TrafficSettings(days=1, step_s=10), avg_rps=2.0)
+    p = build_profile(TrafficShape(days=1, step_s=10), avg_rps=2.0)
     assert p.n_steps == 8640 and p.duration_s == 86_400.0
 
 
@@ -291,7 +304,7 @@ def test_profile_is_read_only():
 
 
 def test_to_frame_columns_and_clock():
-    p = build_profile(TrafficSettings(days=2), avg_rps=1.0)
+    p = build_profile(TrafficShape(days=2), avg_rps=1.0)
     f = p.to_frame()
     assert list(f.columns) == ["step", "minute_of_window", "hour_of_day", "day", "weekday", "rps"]
     # step 1500 = minute 1500 = day 1 (Tuesday) at 01:00
@@ -322,26 +335,26 @@ def test_read_profile_csv_requests_and_timestamps():
 
 
 def test_build_profile_csv_relative_to_params_folder():
-    p = build_profile(TrafficSettings(shape="csv", csv="known_minutes.csv"), base_dir=FIX)
+    p = build_profile(TrafficShape(shape="csv", csv="known_minutes.csv"), base_dir=FIX)
     assert p.avg_rps == pytest.approx(3.0)
 
 
 def test_build_profile_csv_scaled_to_avg():
     # scale to avg 6: factor 6/3 = 2, p95 12 -> 24
-    p = build_profile(TrafficSettings(shape="csv", csv="known_minutes.csv"), avg_rps=6.0,
+    p = build_profile(TrafficShape(shape="csv", csv="known_minutes.csv"), avg_rps=6.0,
                       base_dir=FIX)
     assert p.avg_rps == pytest.approx(6.0) and p.p95_rps == pytest.approx(24.0)
 
 
 def test_build_profile_csv_inconsistent_p95_raises():
     with pytest.raises(CostlibError, match="p95_rps=24"):
-        build_profile(TrafficSettings(shape="csv", csv="known_minutes.csv"), avg_rps=6.0,
+        build_profile(TrafficShape(shape="csv", csv="known_minutes.csv"), avg_rps=6.0,
                       p95_rps=30.0, base_dir=FIX)
 
 
-def test_build_profile_csv_rejects_days():
-    with pytest.raises(CostlibError, match="days does not apply"):
-        build_profile(TrafficSettings(shape="csv", csv="known_minutes.csv", days=3), base_dir=FIX)
+def test_settings_csv_rejects_days():
+    with pytest.raises(ValidationError, match="days does not apply"):
+        TrafficSettings(shape="csv", csv="known_minutes.csv", days=3)
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,13 @@ import pandas as pd
 
 from costlib.formulas import worksheet
 from costlib.core.errors import CostlibError
-from costlib.bill.options import PRICERS, Context, LineItem, OptionOutcome
+from costlib.bill.context import Context
+from costlib.bill.lineitems import LineItem, OptionOutcome
+from costlib.bill.options import PRICERS
 from costlib.bill.params import Params
 from costlib.bill.plumbing import extra_input_tokens, price_plumbing
-from costlib.formulas.traffic import TrafficProfile, TrafficSettings, build_profile, requests_per_month
+from costlib.bill.traffic import workload_profile
+from costlib.formulas.traffic import TrafficProfile, requests_per_month
 from costlib.core.units import TOKENS_PER_1K
 
 __all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month", "sweep",
@@ -104,23 +107,11 @@ class Estimate:
 # traffic and prices
 
 
-def workload_profile(params: Params, base_dir: Path | None = None) -> TrafficProfile:
-    """The traffic profile of a params file's workload.
-
-    Without a ``traffic`` block the profile is ``steady`` when ``p95_rps`` is absent or equal to
-    ``avg_rps``, and a ``diurnal`` business-hours plateau matched to both otherwise.
-    """
-    w = params.workload
-    settings = w.traffic
-    if settings is None:
-        steady = w.p95_rps is None or abs(w.p95_rps - w.avg_rps) <= 1e-12 * w.avg_rps
-        settings = TrafficSettings(shape="steady" if steady else "diurnal")
-    return build_profile(settings, avg_rps=w.avg_rps, p95_rps=w.p95_rps, base_dir=base_dir,
-                         where="workload.traffic")
-
-
 class _PriceBookProxy:
-    """Opens the price book on first use, so options with all prices given need no tables."""
+    """Opens the price book on first use, so options with all prices given need no tables.
+
+    It has the :class:`~costlib.bill.context.PriceLookup` methods a pricer uses.
+    """
 
     def __init__(self, params: Params, base_dir: Path | None):
         self.params = params
@@ -136,8 +127,18 @@ class _PriceBookProxy:
             self._book = load_price_book(settings, base_dir=self.base_dir)
         return self._book
 
+    @property
+    def region(self) -> str:
+        return self.book.region
+
     def row(self, service, name, dimension):
         return self.book.row(service, name, dimension)
+
+    def tiered_usd(self, service, name, dimension, quantity_per_month):
+        return self.book.tiered_usd(service, name, dimension, quantity_per_month)
+
+    def table(self):
+        return self.book.table()
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
         source = params.source_path
         base_dir = source.resolve().parent if source is not None else PARAMS_DIR
     base_dir = Path(base_dir)
-    profile = workload_profile(params, base_dir)
+    profile = workload_profile(params.workload, base_dir)
     prices = _PriceBookProxy(params, base_dir)
     plumbing = params.plumbing
     user_workload = params.workload

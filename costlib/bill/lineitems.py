@@ -1,15 +1,13 @@
-"""What every option shares: line items, the evaluation context, and price look-ups."""
+"""What every priced thing returns: line items, grouped in categories, and an option's outcome."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from costlib.formulas import worksheet
+from costlib.core.schema import Strict
 from costlib.core.units import SECONDS_PER_MONTH
 
 CATEGORIES = (
@@ -22,12 +20,6 @@ CATEGORIES = (
     "operations",
 )
 """Line-item categories, in the order reports show them."""
-
-
-class Strict(BaseModel):
-    """Base of every params block: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)
@@ -100,56 +92,6 @@ def operations_items(ops: Operations) -> list[LineItem]:
     """The engineer-time line item (quantity 0 when no hours are given)."""
     return [line_item("operations", "engineer time to keep it up", ops.engineer_hours_per_month,
                       "engineer-hour", ops.usd_per_engineer_hour or 0.0, "params file")]
-
-
-@dataclass(frozen=True)
-class Price:
-    """A unit price and where it comes from."""
-
-    usd: float
-    source: str
-    as_of: str = ""
-
-
-@dataclass
-class Context:
-    """Everything an option needs to price itself for one month.
-
-    ``profile`` is the traffic this option receives: the workload's profile, or a share of it
-    when a router sends part of the traffic elsewhere (``share``).
-    """
-
-    params: Any
-    profile: Any
-    prices: Any
-    base_dir: Path
-    share: float = 1.0
-    evaluate: Any = None  # callback: evaluate(option_name, share) -> OptionOutcome (routers)
-
-    @property
-    def workload(self):
-        return self.params.workload
-
-    @property
-    def tokens_per_request(self) -> float:
-        w = self.workload
-        return float(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
-
-    @property
-    def requests_per_month(self) -> float:
-        """Requests this option serves in a 730-hour month [requests/month]."""
-        return float(self.profile.avg_rps * SECONDS_PER_MONTH)
-
-    def price(self, service: str, name: str, dimension: str, explicit: float | None = None) -> Price:
-        """A unit price: ``explicit`` when the params file gives one, else the price table."""
-        if explicit is not None:
-            return Price(float(explicit), "params file")
-        row = self.prices.row(service, name, dimension)
-        get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
-        source = str(get("source", ""))
-        if get("overridden", False) and get("override", ""):
-            source = f"{source} ({get('override')})"
-        return Price(float(get("usd")), source, str(get("as_of", "")))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from costlib.core.names import closest_names
 from costlib.core.errors import CostlibError
+from costlib.core.schema import Strict
 from costlib.bill.options import KINDS, Option
 from costlib.bill.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
 from costlib.bill.plumbing import (
@@ -43,18 +44,14 @@ from costlib.bill.plumbing import (
     SecuritySettings,
 )
 from costlib.tables.prices import PriceSettings
-from costlib.formulas.traffic import TrafficSettings
+from costlib.bill.traffic import TrafficSettings
 from costlib.core.units import DEFAULT_REGION
 
 __all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "RouterOption",
            "SelfHostedOption", "load_params", "parse_set_overrides", "apply_overrides"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Workload(_Strict):
+class Workload(Strict):
     """The article's worksheet inputs for one workload, and its traffic profile.
 
     Attributes
@@ -79,7 +76,7 @@ class Workload(_Strict):
         chat and RAG traffic is well above 0, and the p95 prompt is what breaks the latency
         target. Used by the throughput model.
     traffic : TrafficSettings, optional
-        The shape of the traffic over a week (see :mod:`costlib.formulas.traffic`). Without it the
+        The shape of the traffic over a week (see :mod:`costlib.bill.traffic`). Without it the
         profile is ``steady`` when ``p95_rps`` equals ``avg_rps`` (or is not given), and
         ``diurnal`` (a business-hours plateau) matched to both rates otherwise.
     """
@@ -94,7 +91,7 @@ class Workload(_Strict):
     traffic: TrafficSettings | None = None
 
 
-class Params(_Strict):
+class Params(Strict):
     """A whole params file.
 
     Attributes
@@ -290,6 +287,8 @@ def _one_line(err: dict, data: dict, where: str) -> str:
         return f"{where}: {key}: missing 'kind'; valid kinds: {', '.join(KINDS)}"
     msg = err.get("msg", "invalid value")
     value = err.get("input")
+    if etype == "value_error":  # a cross-field check of ours: its message says it all
+        return f"{where}: {key}: {msg.removeprefix('Value error, ')}"
     shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
     return f"{where}: {key}: {msg}{shown}"
 

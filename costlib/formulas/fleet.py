@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from costlib.core import units
 from costlib.core.errors import CostlibError
@@ -64,94 +63,47 @@ SECONDS_PER_DAY = 86_400.0
 # --------------------------------------------------------------------------------------------
 
 
-class FleetSchedule(BaseModel):
-    """When a ``scheduled`` fleet is on.
+@dataclass(frozen=True)
+class Schedule:
+    """When a ``scheduled`` fleet is on; the params block is :class:`costlib.bill.fleet.FleetSchedule`.
 
-    Attributes
-    ----------
-    hours : (float, float)
-        Start and end hour, UTC, in [0, 24]; start after end means the on-period crosses
-        midnight (it then belongs to the weekday on which it starts).
-    weekdays : list of str
-        Days on which an on-period starts: ``mon`` ... ``sun`` (default Monday to Friday).
-    prewarm : bool
-        True (default): instances are requested ``cold_start_min`` before the start so they
-        serve from the start (billed while booting). False: requested at the start, serving
-        ``cold_start_min`` later.
+    ``hours`` (start, end) UTC in [0, 24]; ``weekdays`` on which an on-period starts;
+    ``prewarm``: instances are requested ``cold_start_min`` before the start.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
     hours: tuple[float, float]
-    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     prewarm: bool = True
 
 
-class SpotSettings(BaseModel):
-    """Spot capacity for a self-hosted fleet.
+@dataclass(frozen=True)
+class Spot:
+    """Spot capacity; the params block is :class:`costlib.bill.fleet.SpotSettings`.
 
-    Attributes
-    ----------
-    interruptions_per_instance_month : float
-        Expected interruptions per instance per 730-hour month [1/(instance*month)]. The AWS
-        Spot Instance Advisor publishes a band per instance type and Region (e.g. "<5%" reads
-        as <= 0.05); there is no default, take it from the Advisor for your instance.
-    in_flight_requests_per_instance : float
-        Requests in progress on an instance when it is interrupted, to be recomputed
-        [requests]; the effective batch size is a fair reading.
+    ``interruptions_per_instance_month`` [1/(instance*month)]; ``in_flight_requests_per_instance``
+    [requests] recomputed at each interruption.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    interruptions_per_instance_month: float = Field(ge=0)
-    in_flight_requests_per_instance: float = Field(ge=0)
+    interruptions_per_instance_month: float
+    in_flight_requests_per_instance: float
 
 
-class FleetPolicy(BaseModel):
-    """The ``fleet:`` block of a self-hosted option.
-
-    Attributes
-    ----------
-    policy : {"fixed", "autoscaled", "scheduled"}
-        ``fixed``: a constant count all month, sized for ``size_for`` of the demand.
-        ``autoscaled``: target tracking with delays (see :func:`simulate_fleet`).
-        ``scheduled``: a constant count during ``schedule``, zero outside it.
-    target_utilisation : float
-        ``autoscaled``: instances = ceil(demand instances / target), in (0, 1].
-    scale_out_delay_min : float
-        ``autoscaled``: from the breach to the instance being requested [min].
-    cold_start_min : float
-        From request to serving [min]; billed, not serving.
-    scale_in_cooldown_min : float
-        ``autoscaled``: how long demand must stay lower before instances are removed [min].
-    min_instances : int
-        Warm minimum (``autoscaled``; also a floor for ``fixed`` and for ``scheduled`` on-hours);
-        0 = scale to zero.
-    max_instances : int, optional
-        Cap on billed instances; demand above it is unserved.
-    schedule : FleetSchedule, optional
-        ``scheduled``: when the fleet is on (required for that policy only).
-    size_for : {"p95", "peak"}
-        ``fixed`` and ``scheduled``: the statistic of demand instances (over the window, or
-        over the on-hours) the constant count is sized for; p95 is the 95th percentile over
-        time of the per-step demand (numpy linear interpolation).
-    spot : SpotSettings, optional
-        Run on Spot; adds interruption overhead to the result (:func:`spot_overhead`).
+@dataclass(frozen=True)
+class Policy:
+    """How a fleet is sized; the params block, with every knob documented, is
+    :class:`costlib.bill.fleet.FleetPolicy` (the same attributes, checked when a file loads).
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    policy: Literal["fixed", "autoscaled", "scheduled"] = "fixed"
-    target_utilisation: float = Field(0.7, gt=0, le=1)
-    scale_out_delay_min: float = Field(3.0, ge=0)
-    cold_start_min: float = Field(10.0, ge=0)
-    scale_in_cooldown_min: float = Field(15.0, ge=0)
-    min_instances: int = Field(1, ge=0)
-    max_instances: int | None = Field(None, ge=1)
-    schedule: FleetSchedule | None = None
-    size_for: Literal["p95", "peak"] = "p95"
-    spot: SpotSettings | None = None
+    policy: str = "fixed"
+    target_utilisation: float = 0.7
+    scale_out_delay_min: float = 3.0
+    cold_start_min: float = 10.0
+    scale_in_cooldown_min: float = 15.0
+    min_instances: int = 1
+    max_instances: int | None = None
+    schedule: Schedule | None = None
+    size_for: str = "p95"
+    spot: Spot | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +371,7 @@ def _steps(minutes: float, step_s: float) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def schedule_mask(n_steps: int, step_s: float, schedule: FleetSchedule,
+def schedule_mask(n_steps: int, step_s: float, schedule: Schedule,
                   start_s_of_week: float = 0.0) -> np.ndarray:
     """True in the steps (by their start time) where a schedule is on.
 
@@ -429,7 +381,7 @@ def schedule_mask(n_steps: int, step_s: float, schedule: FleetSchedule,
         Steps in the window.
     step_s : float
         Step length [s].
-    schedule : FleetSchedule
+    schedule : Schedule or costlib.bill.fleet.FleetSchedule
         Hours (UTC) and weekdays.
     start_s_of_week : float
         Window start [s after Monday 00:00 UTC].
@@ -440,7 +392,7 @@ def schedule_mask(n_steps: int, step_s: float, schedule: FleetSchedule,
 
     Examples
     --------
-    >>> m = schedule_mask(48, 1800.0, FleetSchedule(hours=(9, 17)))
+    >>> m = schedule_mask(48, 1800.0, Schedule(hours=(9, 17)))
     >>> int(m.sum()), int(m.argmax())   # 8 h of half-hour steps from 09:00
     (16, 18)
     """
@@ -459,33 +411,17 @@ def _stat(x: np.ndarray, size_for: str) -> float:
     return float(np.percentile(x, 95.0)) if size_for == "p95" else float(x.max())
 
 
-def _check_policy(policy: FleetPolicy, where: str) -> None:
-    set_ = policy.model_fields_set
+def _check_policy(policy: Policy, where: str) -> None:
+    """What a policy needs to be simulated at all (the params block checks the rest on load)."""
     if policy.policy == "scheduled" and policy.schedule is None:
         raise CostlibError(f"{where}.schedule: policy 'scheduled' needs schedule: {{hours: "
                            f"[start, end] UTC, weekdays: [mon, ...]}}")
-    if policy.policy != "scheduled" and "schedule" in set_:
-        raise CostlibError(f"{where}.schedule applies only to policy 'scheduled', not "
-                           f"{policy.policy!r}; remove it or change policy")
-    if policy.policy != "autoscaled":
-        for knob in ("target_utilisation", "scale_out_delay_min", "scale_in_cooldown_min"):
-            if knob in set_:
-                raise CostlibError(f"{where}.{knob} applies only to policy 'autoscaled', not "
-                                   f"{policy.policy!r}; remove it or change policy")
-    if policy.policy == "autoscaled" and "size_for" in set_:
-        raise CostlibError(f"{where}.size_for applies only to policies 'fixed' and 'scheduled'; "
-                           f"autoscaled sizes by target_utilisation")
-    if policy.schedule is not None:
-        h0, h1 = policy.schedule.hours
-        if not (0 <= h0 <= 24 and 0 <= h1 <= 24) or h0 % 24 == h1 % 24:
-            raise CostlibError(f"{where}.schedule.hours: {[h0, h1]} must be two different UTC "
-                               f"hours in [0, 24], e.g. [8, 18]")
     if policy.max_instances is not None and policy.max_instances < policy.min_instances:
         raise CostlibError(f"{where}.max_instances: {policy.max_instances} is below "
                            f"min_instances {policy.min_instances}; raise it or lower min_instances")
 
 
-def simulate_fleet(demand_instances: np.ndarray, step_s: float, policy: FleetPolicy, *,
+def simulate_fleet(demand_instances: np.ndarray, step_s: float, policy: Policy, *,
                    start_s_of_week: float = 0.0, where: str = "fleet") -> FleetResult:
     """Billed and serving instances, step by step, of a fleet policy over a periodic window.
 
@@ -496,7 +432,7 @@ def simulate_fleet(demand_instances: np.ndarray, step_s: float, policy: FleetPol
         ``required_instances(demand_tokens_per_s(profile.rps, tpr), tps, batch)``.
     step_s : float
         Step length [s].
-    policy : FleetPolicy
+    policy : Policy or costlib.bill.fleet.FleetPolicy
         The fleet policy.
     start_s_of_week : float
         Window start [s after Monday 00:00 UTC]; only ``scheduled`` uses it
@@ -542,7 +478,7 @@ def simulate_fleet(demand_instances: np.ndarray, step_s: float, policy: FleetPol
     1.2 (index 0.95 x 20 = 19 of the sorted values), so 2 instances; the one step at 3.5
     leaves 1.5 unserved out of 20 x 1.2 + 3.5 = 27.5, i.e. 1.5 / 27.5 = 0.054545.
 
-    >>> r = simulate_fleet(np.array([1.2] * 20 + [3.5]), 60.0, FleetPolicy())
+    >>> r = simulate_fleet(np.array([1.2] * 20 + [3.5]), 60.0, Policy())
     >>> r.peak_billed_instances, round(r.unserved_fraction, 6)
     (2.0, 0.054545)
     """

@@ -21,7 +21,7 @@ Every traffic number in costlib is one of these, always over the steps of the wi
     The highest per-step rate [requests/s] (a one-minute mean at the default step).
 ``base_rps``
     The rate between spikes (``bursty``) or outside business hours (``diurnal``)
-    [requests/s]; a shape knob in :class:`TrafficSettings`.
+    [requests/s]; a shape knob of :class:`TrafficShape`.
 
 Shapes
 ------
@@ -66,7 +66,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from costlib.core import units
 from costlib.core.names import closest_names
@@ -87,68 +86,27 @@ DEFAULT_BUSINESS_HOURS = (9.0, 17.0)
 DEFAULT_RAMP_MINUTES = 60.0
 DEFAULT_WEEKEND_FACTOR = 1.0
 
-_SHAPE_KNOBS = {
-    "spikes_per_day": {"bursty"},
-    "spike_minutes": {"bursty"},
-    "business_hours": {"diurnal"},
-    "ramp_minutes": {"diurnal"},
-    "weekend_factor": {"diurnal"},
-    "base_rps": {"bursty", "diurnal"},
-    "csv": {"csv"},
-}
+@dataclass(frozen=True)
+class TrafficShape:
+    """The knobs of a traffic shape, as :func:`build_profile` reads them.
 
-
-class TrafficSettings(BaseModel):
-    """The ``workload.traffic:`` block of a params file.
-
-    Attributes
-    ----------
-    shape : {"steady", "diurnal", "bursty", "csv"}
-        The traffic pattern (see the module docstring).
-    days : int
-        Simulated window [days], >= 1. The window repeats to fill the month. Not used by
-        ``csv`` (the file sets the window).
-    step_s : int
-        Resolution [s], 1..60, and a whole number of steps per day. Not used by ``csv``.
-    seed : int
-        Seed of the numpy ``Generator`` that places ``bursty`` spikes. Same settings give a
-        byte-identical profile.
-    peak_rps : float, optional
-        Highest per-step rate [requests/s]: the spike height (``bursty``) or the
-        business-hours plateau (``diurnal``). For ``steady`` it must equal the average.
-    base_rps : float, optional
-        Rate between spikes (``bursty``) or outside business hours (``diurnal``)
-        [requests/s].
-    spikes_per_day : int, optional
-        ``bursty``: spikes per day (default 4), one per equal slot of the day.
-    spike_minutes : float, optional
-        ``bursty``: length of each spike [min] (default 10), rounded to whole steps.
-    business_hours : (float, float), optional
-        ``diurnal``: opening and closing hour, UTC, in [0, 24] (default 9, 17). Opening after
-        closing means the plateau crosses midnight UTC.
-    ramp_minutes : float, optional
-        ``diurnal``: length of the linear ramp centred on the opening and on the closing hour
-        [min] (default 60; 0 = a square step).
-    weekend_factor : float, optional
-        ``diurnal``: multiplier of the business-hours excess (``peak - base``) on days 5 and
-        6 of the window, Saturday and Sunday (default 1 = weekends like weekdays).
-    csv : str, optional
-        ``csv``: path of the CSV, relative to the params file's folder.
+    The params file's ``workload.traffic:`` block (:class:`costlib.bill.traffic.TrafficSettings`)
+    has the same attributes and checks them when the file is loaded; this plain form is for
+    calling the formulas directly. Units and meaning of every knob are documented there;
+    ``None`` means the shape's default (``DEFAULT_*`` above).
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    shape: Literal["steady", "diurnal", "bursty", "csv"] = "steady"
-    days: int = Field(7, ge=1, le=366)
-    step_s: int = Field(60, ge=1, le=60)
+    shape: str = "steady"
+    days: int = 7
+    step_s: int = 60
     seed: int = 0
-    peak_rps: float | None = Field(None, gt=0)
-    base_rps: float | None = Field(None, ge=0)
-    spikes_per_day: int | None = Field(None, ge=1)
-    spike_minutes: float | None = Field(None, gt=0)
+    peak_rps: float | None = None
+    base_rps: float | None = None
+    spikes_per_day: int | None = None
+    spike_minutes: float | None = None
     business_hours: tuple[float, float] | None = None
-    ramp_minutes: float | None = Field(None, ge=0)
-    weekend_factor: float | None = Field(None, ge=0)
+    ramp_minutes: float | None = None
+    weekend_factor: float | None = None
     csv: str | None = None
 
 
@@ -403,15 +361,15 @@ def _bursty_unit(days: int, step_s: int, spikes_per_day: int, spike_steps: int,
 # --------------------------------------------------------------------------------------------
 
 
-def build_profile(settings: TrafficSettings, *, avg_rps: float | None = None,
+def build_profile(settings: TrafficShape, *, avg_rps: float | None = None,
                   p95_rps: float | None = None, base_dir: Path | None = None,
                   where: str = "workload.traffic") -> TrafficProfile:
     """Build the traffic profile a params file describes.
 
     Parameters
     ----------
-    settings : TrafficSettings
-        The ``workload.traffic`` block.
+    settings : TrafficShape or costlib.bill.traffic.TrafficSettings
+        The shape and its knobs (the ``workload.traffic`` block, checked when loaded).
     avg_rps : float, optional
         Time-average rate the profile must have [requests/s]; met exactly.
     p95_rps : float, optional
@@ -445,12 +403,11 @@ def build_profile(settings: TrafficSettings, *, avg_rps: float | None = None,
     --------
     Scenario A: 3 RPS average with spikes to 60 RPS (4 spikes a day of 10 min).
 
-    >>> p = build_profile(TrafficSettings(shape="bursty", peak_rps=60), avg_rps=3)
+    >>> p = build_profile(TrafficShape(shape="bursty", peak_rps=60), avg_rps=3)
     >>> round(p.avg_rps, 9), round(p.peak_rps, 9), round(p.p95_rps, 4)
     (3.0, 60.0, 1.3714)
     """
     shape = settings.shape
-    _check_knobs(settings, where)
     for name, value in (("avg_rps", avg_rps), ("p95_rps", p95_rps)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise CostlibError(f"{where}: {name} must be a number > 0, got {value!r}")
@@ -506,23 +463,6 @@ def build_profile(settings: TrafficSettings, *, avg_rps: float | None = None,
         desc = f"diurnal: base {base:.4g} rps, plateau {base + amp:.4g} rps; {explain}"
     return TrafficProfile(rps=rps, step_s=float(settings.step_s), shape=shape,
                           description=desc + f"; {settings.days} days at {settings.step_s} s steps")
-
-
-def _check_knobs(settings: TrafficSettings, where: str) -> None:
-    """A knob set for a shape it does not apply to is an error, not silently ignored."""
-    for knob, shapes in _SHAPE_KNOBS.items():
-        if getattr(settings, knob) is not None and settings.shape not in shapes:
-            raise CostlibError(f"{where}.{knob} applies only to shape "
-                               f"{' or '.join(sorted(shapes))}, not {settings.shape!r}; remove it "
-                               f"or change shape")
-    if settings.shape == "csv":
-        for knob in ("days", "step_s"):
-            if knob in settings.model_fields_set:
-                raise CostlibError(f"{where}.{knob} does not apply to shape 'csv': the file sets "
-                                   f"the window and step; remove it")
-        if not settings.csv:
-            raise CostlibError(f"{where}.csv: shape 'csv' needs csv: <path of a CSV with columns "
-                               f"minute,rps (or timestamp/second, requests)>")
 
 
 def _stat_coefs(u: np.ndarray) -> dict[str, float]:

@@ -106,3 +106,46 @@ def worksheet_explorer(params: Params) -> Explorer:
                 style={"description_width": "initial"},
             )
     return Explorer.build(params, controls, result)
+
+
+def lever_explorer(params: Params):
+    """Controls for the plumbing levers of lesson 04, re-pricing every option on each change.
+
+    A thin layer over :class:`costlib.lessons.widgets.Explorer`: each control is bound to a params key
+    (``network.aws_path``, the cross-AZ fractions, ``observability.payload_sample_rate``,
+    ``security.objects_per_data_key``, ``failures.retry_policy`` and, with retrieval on,
+    ``retrieval.context_kept_fraction``); moving one calls :func:`costlib.bill.estimate.estimate`
+    on the overridden params.
+
+    Returns
+    -------
+    costlib.lessons.widgets.Explorer
+        ``.box`` is the widget to display; ``.controls`` maps params keys to controls.
+    """
+    n, o, s, f = params.network, params.observability, params.security, params.failures
+    style = {"description_width": "initial"}
+    controls: dict = {
+        "network.aws_path": widgets.Dropdown(options=["nat", "privatelink"], value=n.aws_path,
+                                             description="aws apis via", style=style),
+        "network.model_cross_az_fraction": widgets.FloatSlider(
+            value=n.model_cross_az_fraction, min=0, max=1, step=0.05,
+            description="model calls crossing an az", continuous_update=False, style=style),
+        "network.vector_store_cross_az_fraction": widgets.FloatSlider(
+            value=n.vector_store_cross_az_fraction, min=0, max=1, step=0.05,
+            description="vector store calls crossing an az", continuous_update=False,
+            style=style),
+        "observability.payload_sample_rate": widgets.FloatLogSlider(
+            value=max(o.payload_sample_rate, 1e-3), base=10, min=-3, max=0, step=0.1,
+            description="payloads logged (share)", continuous_update=False, style=style),
+        "security.objects_per_data_key": widgets.FloatLogSlider(
+            value=s.objects_per_data_key, base=10, min=0, max=3, step=0.25,
+            description="objects per kms call", continuous_update=False, style=style),
+        "failures.retry_policy": widgets.Dropdown(options=["naive", "budgeted", "none"],
+                                                  value=f.retry_policy,
+                                                  description="retries", style=style),
+    }
+    if params.retrieval.enabled:
+        controls["retrieval.context_kept_fraction"] = widgets.FloatSlider(
+            value=params.retrieval.context_kept_fraction, min=0.05, max=1, step=0.05,
+            description="retrieved context kept", continuous_update=False, style=style)
+    return Explorer.build(params, controls)

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
+from costlib.core.schema import Strict
 from costlib.core.paths import DATA_DIR
 
 PRICES_DIR = DATA_DIR / "prices"
@@ -102,7 +103,7 @@ INSTANCE_COLUMNS = (
 )  # fmt: skip
 
 
-class PriceSettings(BaseModel):
+class PriceSettings(Strict):
     """The ``prices:`` block of a params file.
 
     Parameters
@@ -122,8 +123,6 @@ class PriceSettings(BaseModel):
     as_of : date or None
         Which prices are in force (effective window); default today.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     region: str = "us-east-1"
     max_age_days: int = Field(400, ge=0)

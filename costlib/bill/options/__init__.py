@@ -12,7 +12,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from costlib.bill.lineitems import CATEGORIES, Context, LineItem, OptionOutcome, line_item
+from costlib.bill.lineitems import CATEGORIES, LineItem, OptionOutcome, line_item
 from costlib.bill.options.managed import ManagedApiOption, price_managed
 from costlib.bill.options.provisioned import ProvisionedOption, price_provisioned
 from costlib.bill.options.router import RouterOption, price_router
@@ -32,6 +32,6 @@ PRICERS = {
 KINDS = tuple(PRICERS)
 
 __all__ = [
-    "CATEGORIES", "Context", "LineItem", "OptionOutcome", "line_item", "Option", "PRICERS",
+    "CATEGORIES", "LineItem", "OptionOutcome", "line_item", "Option", "PRICERS",
     "KINDS", "ManagedApiOption", "ProvisionedOption", "SelfHostedOption", "RouterOption",
 ]

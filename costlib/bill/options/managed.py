@@ -12,14 +12,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.bill.lineitems import (
-    Context,
-    Operations,
-    OptionOutcome,
-    Strict,
-    line_item,
-    operations_items,
-)
+from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 from costlib.core.units import SECONDS_PER_MINUTE, TOKENS_PER_1M
 
 

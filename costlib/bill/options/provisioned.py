@@ -15,16 +15,11 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.formulas.fleet import FleetSchedule, schedule_mask
-from costlib.bill.lineitems import (
-    Context,
-    Operations,
-    OptionOutcome,
-    Strict,
-    line_item,
-    operations_items,
-    per_step_to_month,
-)
+from costlib.bill.fleet import FleetSchedule
+from costlib.formulas.fleet import schedule_mask
+from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items, per_step_to_month
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 from costlib.core.units import SECONDS_PER_MINUTE, SECONDS_PER_HOUR, TOKENS_PER_1M
 
 TERM_DIMENSIONS = {"no_commit": "pt_no_commit", "1_month": "pt_1_month", "6_month": "pt_6_month"}

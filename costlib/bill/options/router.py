@@ -14,14 +14,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from costlib.bill.lineitems import (
-    Context,
-    Operations,
-    OptionOutcome,
-    Strict,
-    line_item,
-    operations_items,
-)
+from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 from costlib.core.units import TOKENS_PER_1M
 
 DYNAMODB_READ_UNIT_KB = 4.0

@@ -21,15 +21,11 @@ from pydantic import Field, model_validator
 
 from costlib.formulas import worksheet
 from costlib.core.errors import CostlibError
-from costlib.formulas.fleet import FleetPolicy, demand_tokens_per_s, required_instances, simulate_fleet
-from costlib.bill.lineitems import (
-    Context,
-    Operations,
-    OptionOutcome,
-    Strict,
-    line_item,
-    operations_items,
-)
+from costlib.bill.fleet import FleetPolicy
+from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
+from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 from costlib.core.units import HOURS_PER_MONTH
 
 DEFAULT_EBS_GB_PER_INSTANCE = 200.0
@@ -194,7 +190,7 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
         price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
                           opt.instance_hour_cost)
     if opt.fleet.spot is not None and opt.instance_hour_cost is None:
-        from costlib.bill.lineitems import Price
+        from costlib.bill.context import Price
 
         factor = 1.0 - opt.spot_discount_pct / 100.0
         price = Price(price.usd * factor, f"{price.source} less {opt.spot_discount_pct:g}% (spot)")

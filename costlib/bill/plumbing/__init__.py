@@ -22,7 +22,9 @@ modules read ``ctx.workload.in_tokens`` as the whole prompt, context included.
 
 from __future__ import annotations
 
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict
+from costlib.bill.lineitems import LineItem, OptionOutcome
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 from costlib.bill.plumbing.failures import FailureSettings, price_failures
 from costlib.bill.plumbing.network import NetworkSettings, price_network
 from costlib.bill.plumbing.observability import (

@@ -55,8 +55,10 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
-from costlib.bill.plumbing.network import leaf_shares
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
+from costlib.bill.context import leaf_shares
 from costlib.core.units import HOURS_PER_MONTH, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH
 from costlib.core.units import TOKENS_PER_1M
 

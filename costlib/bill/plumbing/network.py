@@ -39,7 +39,9 @@ import numpy as np
 from pydantic import Field
 
 from costlib.core.errors import CostlibError
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Price, Strict, line_item
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.core.schema import Strict
+from costlib.bill.context import Context, Price, leaf_shares, price_or_error, tiered_price
 from costlib.core.units import BYTES_PER_GB, HOURS_PER_MONTH
 
 BYTES_PER_TOKEN_TEXT = 4.0
@@ -140,62 +142,6 @@ class Hop:
     path: str
     service: str = ""
     cross_az_fraction: float = 0.0
-
-
-# --------------------------------------------------------------------------------------------
-# helpers shared by the plumbing modules
-
-
-def price_book(ctx: Context):
-    """The :class:`~costlib.tables.prices.PriceBook` behind a context (a proxy's ``.book`` or itself)."""
-    return getattr(ctx.prices, "book", ctx.prices)
-
-
-def price_or_error(ctx: Context, service: str, name: str, dimension: str,
-                   explicit: float | None = None, key: str = "") -> Price:
-    """``ctx.price`` that, when the tables lack the price, names the params key to set."""
-    try:
-        return ctx.price(service, name, dimension, explicit)
-    except CostlibError as exc:
-        hint = f"; or give it as {key} in the params file" if key else ""
-        raise CostlibError(f"{exc.message}{hint}") from None
-
-
-def tiered_price(ctx: Context, service: str, name: str, dimension: str, quantity: float) -> Price:
-    """Blended unit price of ``quantity`` across graduated tiers [USD per unit].
-
-    ``total(quantity) / quantity``; the first tier's rate when ``quantity`` is 0.
-    """
-    book = price_book(ctx)
-    q = float(quantity)
-    total = float(book.tiered_usd(service, name, dimension, q))
-    table = book.table()
-    rows = table[(table["service"] == service) & (table["name"] == name)
-                 & (table["dimension"] == dimension) & (table["region"] == book.region)]
-    rows = rows.sort_values("tier_start")
-    sources = "; ".join(dict.fromkeys(str(s) for s in rows["source"]))
-    if q > 0:
-        return Price(total / q, f"tiered, blended over {q:g}: {sources}")
-    return Price(float(rows["usd"].iloc[0]) if len(rows) else 0.0, sources)
-
-
-def leaf_shares(ctx: Context, option, _depth: int = 0) -> list[tuple[str | None, object, float]]:
-    """The serving options behind an option, with the share of its requests each receives.
-
-    A router's cache hits reach no model; its misses split by route shares (recursively).
-    Returns ``[(route name or None, option model, share)]``.
-    """
-    if getattr(option, "kind", None) != "router":
-        return [(None, option, 1.0)]
-    if _depth > 8:
-        raise CostlibError("router routes nest more than 8 deep")
-    hit = option.cache.hit_fraction if option.cache is not None else 0.0
-    out = []
-    for route in option.routes:
-        sub = ctx.params.options[route.to]
-        for name, leaf, share in leaf_shares(ctx, sub, _depth + 1):
-            out.append((name or route.to, leaf, (1.0 - hit) * route.share * share))
-    return out
 
 
 # --------------------------------------------------------------------------------------------

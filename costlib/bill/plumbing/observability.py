@@ -28,8 +28,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
-from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT, price_book, price_or_error, tiered_price
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
+from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT
+from costlib.bill.context import price_book, price_or_error, tiered_price
 from costlib.core.units import BYTES_PER_GB, DAYS_PER_MONTH
 
 

@@ -32,15 +32,11 @@ import numpy as np
 from pydantic import Field
 
 from costlib.core.errors import CostlibError
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
-from costlib.bill.plumbing.network import (
-    BYTES_PER_TOKEN_TEXT,
-    FLOAT32_BYTES,
-    Hop,
-    price_book,
-    price_or_error,
-    tiered_price,
-)
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
+from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT, FLOAT32_BYTES, Hop
+from costlib.bill.context import price_book, price_or_error, tiered_price
 from costlib.core.units import BYTES_PER_GB, HOURS_PER_MONTH, TOKENS_PER_1M
 
 HNSW_OVERHEAD = 1.1

@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from costlib.bill.lineitems import Context, LineItem, OptionOutcome, Strict, line_item
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.core.schema import Strict
+from costlib.bill.context import Context
 
 
 class SecuritySettings(Strict):
