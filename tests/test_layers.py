@@ -5,7 +5,8 @@ layer or any layer below it, never above, and no two modules import each other (
 through others), not even inside a function. ``formulas`` holds pure models: it may read hardware
 facts from ``tables`` but never prices, pydantic or line items.
 
-Imports are read with :mod:`ast`, so an import hidden inside a function counts too.
+Imports are read with :mod:`ast`, so an import hidden inside a function counts too; only imports
+under ``if TYPE_CHECKING:`` (for annotations, never run) are left out.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def _imports(path: Path) -> set[str]:
     here = _module_name(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     out: set[str] = set()
+    type_only = {id(n) for block in ast.walk(tree) if _is_type_checking_block(block)
+                 for stmt in block.body for n in ast.walk(stmt)}
     for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -51,6 +56,12 @@ def _imports(path: Path) -> set[str]:
                 if _path_of(candidate) is not None:
                     out.add(candidate)
     return out
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:``: imports for annotations only, never run."""
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING")
 
 
 def _path_of(module: str) -> Path | None:

@@ -133,3 +133,42 @@ def test_prices_block_with_a_different_region_is_rejected(tmp_path):
 def test_unknown_prices_key_is_rejected(tmp_path):
     with pytest.raises(CostlibError, match="prices.max_age"):
         load_params(write(tmp_path, MINIMAL + "prices: {max_age: 3}\n"))
+
+
+def test_traffic_a_shape_cannot_make_is_rejected_at_load_naming_the_file(tmp_path):
+    # at least 5% of the time sits at or above p95, so any non-negative profile has
+    # avg >= 0.05 * p95 = 0.05 * 30 = 1.5 rps; avg 1 with p95 30 is impossible for every shape
+    path = tmp_path / "shape.yaml"
+    path.write_text(textwrap.dedent("""\
+        workload: {in_tokens: 100, out_tokens: 10, avg_rps: 1, p95_rps: 30, p95_latency_ms: 500}
+        options: {m: {kind: managed_api, model: amazon.nova-micro-v1:0}}
+    """))
+    with pytest.raises(CostlibError, match=r"shape\.yaml: workload\.traffic"):
+        load_params(path)
+
+
+def test_a_fleet_knob_for_another_policy_is_rejected_at_load(tmp_path):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(textwrap.dedent("""\
+        workload: {in_tokens: 100, out_tokens: 10, avg_rps: 1, p95_latency_ms: 500}
+        options:
+          gpu:
+            kind: self_hosted
+            instance: g5.xlarge
+            model: llama-3.1-8b
+            fleet: {policy: fixed, scale_out_delay_min: 5}
+    """))
+    with pytest.raises(CostlibError, match=r"fleet\.yaml: options\.gpu\.fleet: scale_out_delay_min "
+                                           r"applies only to policy 'autoscaled', not 'fixed'"):
+        load_params(path)
+
+
+def test_an_override_that_breaks_the_traffic_shape_is_rejected(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(textwrap.dedent("""\
+        workload: {in_tokens: 100, out_tokens: 10, avg_rps: 1, p95_rps: 2, p95_latency_ms: 500}
+        options: {m: {kind: managed_api, model: amazon.nova-micro-v1:0}}
+    """))
+    params = load_params(path)
+    with pytest.raises(CostlibError, match=r"^override: workload\.traffic"):
+        with_overrides(params, {"workload.p95_rps": 30})

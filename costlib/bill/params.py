@@ -342,7 +342,23 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Pa
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise CostlibError(first + more) from None
     params._source_path = path
+    _check_whole(params, where, params_base_dir(path))
     return params
+
+
+def _check_whole(params: Params, where: str, base_dir: Path | None) -> None:
+    """The checks that need more than one block: the traffic profile must be buildable.
+
+    Run when a file is loaded (and after overrides), so a params file either loads valid or is
+    rejected before anything runs; ``costlib report`` never starts notebooks on a file that the
+    traffic model cannot shape.
+    """
+    from costlib.bill.traffic import workload_profile
+
+    try:
+        workload_profile(params.workload, base_dir)
+    except CostlibError as exc:
+        raise CostlibError(f"{where}: {exc.message}") from None
 
 
 def params_base_dir(path: str | Path) -> Path:
@@ -355,8 +371,10 @@ def with_overrides(params: Params, overrides: dict[str, Any]) -> Params:
     data = apply_overrides(params.model_dump(mode="python", exclude_unset=True), overrides)
     try:
         new = Params.model_validate(data)
-        new._source_path = params.source_path
-        return new
     except ValidationError as exc:
         raise CostlibError(_one_line(_ordered(exc.errors(include_url=False))[0], data,
                                      "override")) from None
+    new._source_path = params.source_path
+    base_dir = params_base_dir(params.source_path) if params.source_path is not None else None
+    _check_whole(new, "override", base_dir)
+    return new

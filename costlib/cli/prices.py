@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from costlib.core.errors import EXIT_USAGE, CostlibError
+from costlib.core.errors import CostlibError
 from costlib.tables.prices import PriceSettings, load_price_book, price_settings
 
 LIST_COLUMNS = ["service", "name", "dimension", "region", "unit", "usd", "tier_start", "tier_end",
@@ -25,7 +25,7 @@ LIST_COLUMNS = ["service", "name", "dimension", "region", "unit", "usd", "tier_s
 def register(subparsers) -> argparse.ArgumentParser:
     """Add ``prices list`` and ``prices refresh`` to an argparse subparsers object."""
     prices = subparsers.add_parser("prices", help="list the prices the workbook uses, or refresh them")
-    sub = prices.add_subparsers(dest="prices_command", required=True)
+    sub = prices.add_subparsers(dest="prices_command", required=True, parser_class=type(prices))
 
     ls = sub.add_parser("list", help="print every price with its source and as-of date")
     ls.add_argument("--service", help="only this service (e.g. ec2, bedrock)")
@@ -150,15 +150,11 @@ def cmd_refresh(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="costlib")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except CostlibError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
+    """``costlib prices ...`` through the one command line (same errors, same exit codes)."""
+    from costlib.cli import main as costlib_main
+
+    return costlib_main(argv)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(["prices", *sys.argv[1:]]))

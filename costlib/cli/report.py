@@ -25,6 +25,15 @@ from costlib.core.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJ_ROOT
 KERNEL_NAME = "python3"
 
 
+def register(subparsers) -> None:
+    """Add ``costlib report``."""
+    p = subparsers.add_parser("report", help="build the notebook report for each params file")
+    p.add_argument("params", nargs="+", help="one or more params files")
+    p.add_argument("--out", help="output folder (default: outputs/)")
+    p.set_defaults(func=lambda args: build_reports([Path(p) for p in args.params],
+                                                  out_dir=Path(args.out) if args.out else None))
+
+
 def notebook_paths(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The course's notebooks in order (``00_*.ipynb``, ``01_*.ipynb``, ...)."""
     return sorted(p for p in Path(notebooks_dir).glob("*.ipynb") if not p.name.startswith("."))
@@ -199,17 +208,16 @@ def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
 def build_reports(params_paths: list[Path], out_dir: Path | None = None) -> int:
     """Build a report per params file; print where each is and its monthly totals.
 
-    Every params file is validated first, so one bad file stops the run before any notebook is
-    executed. Returns 0 when every report was built.
+    Every params file is loaded and priced first, so a file that ``costlib estimate`` rejects
+    stops the run before any notebook is executed. Returns 0 when every report was built.
     """
     from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
 
     out_root = Path(out_dir) if out_dir else OUTPUTS_DIR
-    loaded = [(p, load_params(p)) for p in params_paths]
-    for path, params in loaded:
+    priced = [(p, estimate(load_params(p))) for p in params_paths]
+    for path, result in priced:
         folder = build_report(path, out_root)
-        result = estimate(params)
         shown = folder.relative_to(PROJ_ROOT) if folder.is_relative_to(PROJ_ROOT) else folder
         print(f"report for {path}: {shown}/")
         totals = result.totals_frame()[["option", "kind", "monthly_usd", "usd_per_1k_tokens"]]
