@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from costlib.tables import hardware as H
 from costlib.tables import prices as P
 from costlib.core.errors import CostlibError
 from costlib.cli.prices import main as cli_main
@@ -218,7 +219,7 @@ def test_ec2_us_west_2_rows_exist_for_the_gpu_instances():
 
 
 def test_p5e_has_hardware_but_no_price(book):
-    assert P.instance_hardware("p5e.48xlarge")["accelerator"] == "H200"
+    assert H.instance_hardware("p5e.48xlarge")["accelerator"] == "H200"
     assert not book.has("ec2", "p5e.48xlarge", "on_demand")
 
 
@@ -336,9 +337,9 @@ def test_oldest_as_of_and_stale_warnings():
 
 
 def test_instances_csv_is_valid_and_covers_every_priced_instance():
-    inst = P.load_instances()
-    assert tuple(inst.columns) == P.INSTANCE_COLUMNS
-    assert set(inst["accelerator"]) <= set(P.ACCELERATORS)
+    inst = H.load_instances()
+    assert tuple(inst.columns) == H.INSTANCE_COLUMNS
+    assert set(inst["accelerator"]) <= set(H.ACCELERATORS)
     every = P.load_price_book()._all
     priced = set(every.loc[every["service"] == "ec2", "name"]) | {
         n.removeprefix("ml.") for n in every.loc[every["service"] == "sagemaker", "name"]
@@ -349,13 +350,13 @@ def test_instances_csv_is_valid_and_covers_every_priced_instance():
 def test_instance_hardware():
     # Karpenter instance-types reference (EC2 DescribeInstanceTypes): g5 A10G 22888 MiB -> 22.35 GiB;
     # p4d 8 x A100 40960 MiB; p5en 8 x H200 144384 MiB -> 141.0 GiB.
-    g5 = P.instance_hardware("g5.12xlarge")
+    g5 = H.instance_hardware("g5.12xlarge")
     assert (g5["accelerator"], g5["accelerator_count"], g5["accelerator_memory_gib"]) == ("A10G", 4, 22.35)
-    p4d = P.instance_hardware("ml.p4d.24xlarge")
+    p4d = H.instance_hardware("ml.p4d.24xlarge")
     assert (p4d["accelerator"], p4d["accelerator_count"], p4d["vcpu"], p4d["memory_gib"]) == ("A100-40GB", 8, 96, 1152)
-    assert P.instance_hardware("p5en.48xlarge")["accelerator_memory_gib"] == 141.0
+    assert H.instance_hardware("p5en.48xlarge")["accelerator_memory_gib"] == 141.0
     with pytest.raises(CostlibError, match="unknown instance type 'ml.p4.24xlarge'; closest valid: p4d.24xlarge"):
-        P.instance_hardware("ml.p4.24xlarge")
+        H.instance_hardware("ml.p4.24xlarge")
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -7,6 +7,16 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE_DIR / "data"
+"""The dated data files shipped with the package (described in ``costlib/data/README.md``)."""
+PRICES_DIR = DATA_DIR / "prices"
+PRICES_META_DIR = PRICES_DIR / "meta"
+GPUS_CSV = DATA_DIR / "gpus.csv"
+MODELS_CSV = DATA_DIR / "models.csv"
+INSTANCES_CSV = DATA_DIR / "instances.csv"
+ENGINES_YAML = DATA_DIR / "engines.yaml"
+BENCHMARKS_CSV = DATA_DIR / "benchmarks.csv"
+GENAI_ASOF_CSV = PRICES_META_DIR / "genai_prices_asof.csv"
+EMBEDDINGS_CSV = PRICES_META_DIR / "embedding_models.csv"
 
 
 def _find_project_root() -> Path:

@@ -30,17 +30,8 @@ from costlib.core.errors import CostlibError
 from costlib.bill.estimate import Estimate, estimate
 from costlib.bill.params import Params, with_overrides
 from costlib.core.paths import PROJ_ROOT
-from costlib.tables.prices import (
-    GENAI_ASOF_CSV,
-    SERIES,
-    TABLE_COLUMNS,
-    PriceBook,
-    decimal_text,
-    genai_bedrock_rows,
-    load_instances,
-    load_price_book,
-    load_tables,
-)
+from costlib.tables.prices import GENAI_ASOF_CSV, SERIES, TABLE_COLUMNS, PriceBook, decimal_text, genai_bedrock_rows, load_price_book, load_tables
+from costlib.tables.hardware import load_instances
 
 #: The instance families of the June 2025 EC2 P4/P5 on-demand price cut.
 CUT_FAMILIES = ("p4d", "p4de", "p5", "p5en")

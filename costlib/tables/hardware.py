@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,13 +21,7 @@ import yaml
 
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
-from costlib.core.paths import DATA_DIR
-
-GPUS_CSV = DATA_DIR / "gpus.csv"
-MODELS_CSV = DATA_DIR / "models.csv"
-INSTANCES_CSV = DATA_DIR / "instances.csv"
-ENGINES_YAML = DATA_DIR / "engines.yaml"
-BENCHMARKS_CSV = DATA_DIR / "benchmarks.csv"
+from costlib.core.paths import BENCHMARKS_CSV, ENGINES_YAML, GPUS_CSV, INSTANCES_CSV, MODELS_CSV
 
 #: Bytes per stored weight or KV element, by precision name.
 #: int4 ignores the per-group scale overhead (about 2 bytes per 128 weights, +3%).
@@ -39,6 +34,13 @@ _REQUIRED_GPU_SPECS = ("memory_gib", "memory_bandwidth_gb_s", "bf16_dense_tflops
 _MODEL_FIELDS = ("layers", "hidden_size", "intermediate_size", "attention_heads", "kv_heads",
                  "head_dim", "vocab_size", "context_window", "experts", "experts_per_token")
 _REQUIRED_MODEL_FIELDS = _MODEL_FIELDS[:-2]
+
+ACCELERATORS = ("A10G", "L4", "L40S", "A100-40GB", "A100-80GB", "H100", "H200", "Inferentia2")
+"""Accelerators an instance row may name (each has its facts in ``gpus.csv``)."""
+INSTANCE_COLUMNS = (
+    "instance", "family", "accelerator", "accelerator_count", "accelerator_memory_gib",
+    "vcpu", "memory_gib", "source", "as_of", "notes",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -239,15 +241,73 @@ def _load_models(path: Path = MODELS_CSV) -> dict[str, ModelSpec]:
 
 
 @lru_cache(maxsize=None)
-def _load_instances(path: Path = INSTANCES_CSV) -> dict[str, InstanceSpec]:
-    out = {}
-    for row in _read_csv(path):
+def _instance_rows(path: Path = INSTANCES_CSV) -> tuple[dict, ...]:
+    """The rows of ``instances.csv``, checked; numbers converted, ``as_of`` a date."""
+    where = "costlib/data/instances.csv" if path == INSTANCES_CSV else str(path)
+    rows = _read_csv(path)
+    columns = tuple(rows[0]) if rows else ()
+    if columns != INSTANCE_COLUMNS:
+        raise CostlibError(f"{where}: columns must be exactly {', '.join(INSTANCE_COLUMNS)}")
+    seen: set[str] = set()
+    out = []
+    for i, row in enumerate(rows, start=2):
+        at = f"{where} line {i}"
         name = row["instance"].strip()
-        out[name] = InstanceSpec(
-            name=name, accelerator=row["accelerator"].strip(),
-            accelerator_count=int(_to_float(path, f"{name}.accelerator_count", row["accelerator_count"])),
-            accelerator_memory_gib=_to_float(path, f"{name}.accelerator_memory_gib", row["accelerator_memory_gib"]))
-    return out
+        if name in seen:
+            raise CostlibError(f"{where}: duplicate instance {name}")
+        seen.add(name)
+        if name.startswith("ml."):
+            raise CostlibError(f"{at}: {name}: SageMaker ml. names are not rows here")
+        if row["accelerator"] not in ACCELERATORS:
+            raise CostlibError(unknown_name_message("accelerator", row["accelerator"], ACCELERATORS, at))
+        if not row["source"] or not row["as_of"]:
+            raise CostlibError(f"{at}: {name} has no source or as_of")
+        try:
+            as_of = date.fromisoformat(row["as_of"])
+        except ValueError:
+            raise CostlibError(f"{at}: as_of {row['as_of']!r} is not an ISO date (YYYY-MM-DD)") from None
+        rec = dict(row, instance=name, as_of=as_of)
+        for c in ("accelerator_count", "accelerator_memory_gib", "vcpu", "memory_gib"):
+            value = _to_float(path, f"{name}.{c}", row[c])
+            if not value > 0:
+                raise CostlibError(f"{at}: {c} must be a positive number")
+            rec[c] = int(value) if c in ("accelerator_count", "vcpu") else value
+        out.append(rec)
+    return tuple(out)
+
+
+def load_instances():
+    """Accelerated instance hardware (``costlib/data/instances.csv``), checked, as a DataFrame.
+
+    Columns: instance, family, accelerator (one of :data:`ACCELERATORS`), accelerator_count,
+    accelerator_memory_gib (per accelerator, as EC2 reports it: MiB / 1024), vcpu, memory_gib,
+    source, as_of, notes.
+    """
+    import pandas as pd
+
+    return pd.DataFrame(list(_instance_rows()), columns=list(INSTANCE_COLUMNS))
+
+
+def instance_hardware(name: str) -> dict:
+    """Hardware of an EC2 instance type; a SageMaker ``ml.`` name is looked up without ``ml.``.
+
+    >>> instance_hardware("ml.p4d.24xlarge")["accelerator"]
+    'A100-40GB'
+    """
+    key = str(name).removeprefix("ml.")
+    rows = _instance_rows()
+    for row in rows:
+        if row["instance"] == key:
+            return dict(row)
+    raise CostlibError(unknown_name_message("instance type", name, [r["instance"] for r in rows]))
+
+
+@lru_cache(maxsize=None)
+def _load_instances(path: Path = INSTANCES_CSV) -> dict[str, InstanceSpec]:
+    return {row["instance"]: InstanceSpec(name=row["instance"], accelerator=row["accelerator"].strip(),
+                                          accelerator_count=row["accelerator_count"],
+                                          accelerator_memory_gib=row["accelerator_memory_gib"])
+            for row in _instance_rows(path)}
 
 
 @lru_cache(maxsize=None)
@@ -355,5 +415,5 @@ def peak_tflops(gpu: GpuSpec, precision: str) -> float:
 
 def clear_caches() -> None:
     """Forget cached catalogs (tests that write fixture files call this)."""
-    for f in (_load_gpus, _load_models, _load_instances, _load_engines):
+    for f in (_load_gpus, _load_models, _instance_rows, _load_instances, _load_engines):
         f.cache_clear()

@@ -41,13 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.core.paths import DATA_DIR
-
-PRICES_DIR = DATA_DIR / "prices"
-META_DIR = PRICES_DIR / "meta"
-INSTANCES_CSV = DATA_DIR / "instances.csv"
-GENAI_ASOF_CSV = META_DIR / "genai_prices_asof.csv"
-EMBEDDINGS_CSV = META_DIR / "embedding_models.csv"
+from costlib.core.paths import EMBEDDINGS_CSV, GENAI_ASOF_CSV, PRICES_DIR
 
 #: Pinned genai-prices version whose Bedrock prices the as-of table describes.
 GENAI_PRICES_VERSION = "0.2.3"
@@ -95,13 +89,6 @@ GENAI_DIMENSIONS = {
     "input_audio_mtok": "input_audio",
     "output_audio_mtok": "output_audio",
 }
-
-ACCELERATORS = ("A10G", "L4", "L40S", "A100-40GB", "A100-80GB", "H100", "H200", "Inferentia2")
-INSTANCE_COLUMNS = (
-    "instance", "family", "accelerator", "accelerator_count", "accelerator_memory_gib",
-    "vcpu", "memory_gib", "source", "as_of", "notes",
-)  # fmt: skip
-
 
 class PriceSettings(Strict):
     """The ``prices:`` block of a params file.
@@ -472,60 +459,6 @@ def load_embedding_models() -> pd.DataFrame:
             raise CostlibError(f"{EMBEDDINGS_CSV.name}: {row.model} has no source or as_of")
         date.fromisoformat(row.as_of)
     return df
-
-
-@lru_cache(maxsize=1)
-def _instances_cached() -> pd.DataFrame:
-    df = pd.read_csv(INSTANCES_CSV, dtype=str, keep_default_na=False)
-    where = "costlib/data/instances.csv"
-    if tuple(df.columns) != INSTANCE_COLUMNS:
-        raise CostlibError(f"{where}: columns must be exactly {', '.join(INSTANCE_COLUMNS)}")
-    if df["instance"].duplicated().any():
-        raise CostlibError(f"{where}: duplicate instance {df['instance'][df['instance'].duplicated()].iloc[0]}")
-    for i, row in enumerate(df.itertuples(index=False), start=2):
-        at = f"{where} line {i}"
-        if row.instance.startswith("ml."):
-            raise CostlibError(f"{at}: {row.instance}: SageMaker ml. names are not rows here")
-        if row.accelerator not in ACCELERATORS:
-            raise CostlibError(unknown_name_message("accelerator", row.accelerator, ACCELERATORS, at))
-        if not row.source or not row.as_of:
-            raise CostlibError(f"{at}: {row.instance} has no source or as_of")
-        _parse_date(row.as_of, at, "as_of")
-        for c in ("accelerator_count", "accelerator_memory_gib", "vcpu", "memory_gib"):
-            value = _parse_number(getattr(row, c), at, c, blank=None)
-            if not value:
-                raise CostlibError(f"{at}: {c} must be a positive number")
-    out = df.copy()
-    for c in ("accelerator_count", "vcpu"):
-        out[c] = out[c].astype(int)
-    for c in ("accelerator_memory_gib", "memory_gib"):
-        out[c] = out[c].astype(float)
-    out["as_of"] = out["as_of"].map(date.fromisoformat)
-    return out
-
-
-def load_instances() -> pd.DataFrame:
-    """Accelerated instance hardware (``costlib/data/instances.csv``), checked.
-
-    Columns: instance, family, accelerator (one of :data:`ACCELERATORS`), accelerator_count,
-    accelerator_memory_gib (per accelerator, as EC2 reports it: MiB / 1024), vcpu, memory_gib,
-    source, as_of, notes.
-    """
-    return _instances_cached().copy()
-
-
-def instance_hardware(name: str) -> dict:
-    """Hardware of an EC2 instance type; a SageMaker ``ml.`` name is looked up without ``ml.``.
-
-    >>> instance_hardware("ml.p4d.24xlarge")["accelerator"]
-    'A100-40GB'
-    """
-    df = _instances_cached()
-    key = str(name).removeprefix("ml.")
-    hit = df[df["instance"] == key]
-    if hit.empty:
-        raise CostlibError(unknown_name_message("instance type", name, df["instance"]))
-    return hit.iloc[0].to_dict()
 
 
 # --------------------------------------------------------------------------------------------
