@@ -13,12 +13,11 @@ from costlib.bill.fleet import FleetPolicy, FleetSchedule
 from costlib.formulas.fleet import (
     ceil_instances,
     demand_tokens_per_s,
-    required_instances,
     schedule_mask,
     simulate_fleet,
     spot_overhead,
-    tokens_per_request,
 )
+from costlib.formulas.worksheet import required_instances, tokens_per_request
 
 
 def auto(**kw) -> FleetPolicy:

@@ -173,7 +173,7 @@ def test_age_summary_hand_counts(tmp_path):
 
 
 def test_genai_asof_summary_counts_every_row():
-    from costlib.tables.prices import GENAI_ASOF_CSV
+    from costlib.core.paths import GENAI_ASOF_CSV
 
     raw = pd.read_csv(GENAI_ASOF_CSV, dtype=str)
     out = V.genai_asof_summary()

@@ -17,6 +17,7 @@ from numpy.testing import assert_allclose
 
 from costlib.tables import hardware as H
 from costlib.tables import prices as P
+from costlib.tables.genai import GENAI_PRICES_VERSION
 from costlib.core.errors import CostlibError
 from costlib.cli.prices import main as cli_main
 
@@ -116,7 +117,7 @@ def test_read_price_csv_accepts_a_closed_window_followed_by_a_new_price(tmp_path
 def test_genai_import_takes_every_price_of_the_pinned_snapshot(book):
     from importlib.metadata import version
 
-    assert version("genai_prices") == P.GENAI_PRICES_VERSION
+    assert version("genai_prices") == GENAI_PRICES_VERSION
     assert book.skipped == []
     imported = book._all[book._all["origin"].str.startswith("genai-prices")]
     assert len(imported) > 450

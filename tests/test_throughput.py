@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from costlib.core import paths
 from costlib.core.errors import CostlibError
 from costlib.formulas.throughput import serving_point
 from costlib.tables import hardware as catalog
@@ -50,7 +51,7 @@ def test_gpu_names_match_instances_csv():
 
 def test_catalog_csvs_have_provenance():
     import csv
-    for path in (catalog.GPUS_CSV, catalog.MODELS_CSV, catalog.BENCHMARKS_CSV):
+    for path in (paths.GPUS_CSV, paths.MODELS_CSV, paths.BENCHMARKS_CSV):
         for row in csv.DictReader(open(path)):
             assert row["source"].startswith("https://"), (path.name, row)
             assert row["as_of"], (path.name, row)

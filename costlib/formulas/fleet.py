@@ -44,14 +44,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from costlib.core import units
 from costlib.core.errors import CostlibError
 from costlib.formulas.worksheet import instances_to_provision as ceil_instances
-from costlib.formulas.worksheet import required_instances, tokens_per_request  # noqa: F401 (re-exported)
+from costlib.formulas.worksheet import required_instances  # noqa: F401 (until bill imports it from worksheet)
 
 _CEIL_TOL = 1e-9
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

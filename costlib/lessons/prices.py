@@ -30,7 +30,10 @@ from costlib.core.errors import CostlibError
 from costlib.bill.estimate import Estimate, estimate
 from costlib.bill.params import Params, with_overrides
 from costlib.core.paths import PROJ_ROOT
-from costlib.tables.prices import GENAI_ASOF_CSV, SERIES, TABLE_COLUMNS, PriceBook, decimal_text, genai_bedrock_rows, load_price_book, load_tables
+from costlib.core.paths import GENAI_ASOF_CSV
+from costlib.tables.genai import genai_bedrock_rows
+from costlib.tables.price_schema import SERIES, TABLE_COLUMNS, decimal_text
+from costlib.tables.prices import PriceBook, load_price_book, load_tables
 from costlib.tables.hardware import load_instances
 
 #: The instance families of the June 2025 EC2 P4/P5 on-demand price cut.

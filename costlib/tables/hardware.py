@@ -343,6 +343,23 @@ def _load_engines(path: Path = ENGINES_YAML) -> dict[str, EngineProfile]:
     return out
 
 
+_BENCHMARK_NUMBERS = ("gpus", "tensor_parallel", "in_tokens", "out_tokens", "measured")
+
+
+def load_benchmarks(path=None) -> list[dict]:
+    """Published serving benchmarks (``benchmarks.csv``), one measured figure a row, numbers parsed."""
+    path = path or BENCHMARKS_CSV
+    rows = _read_csv(Path(path))
+    for r in rows:
+        for k in _BENCHMARK_NUMBERS:
+            r[k] = float(r[k])
+        r["concurrency"] = float(r["concurrency"]) if r["concurrency"] else None
+        if r["metric"] not in ("output_tokens_per_s", "tpot_ms"):
+            raise CostlibError(f"{path}: row {r['id']} has metric {r['metric']!r}; valid: output_tokens_per_s, tpot_ms")
+    return rows
+
+
+
 def _lookup(table: dict, name: str, what: str, where: str):
     by_norm = {_norm(k): v for k, v in table.items()}
     hit = by_norm.get(_norm(name))

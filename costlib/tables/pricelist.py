@@ -34,16 +34,9 @@ from pathlib import Path
 import pandas as pd
 
 from costlib.core.errors import CostlibError
-from costlib.tables.prices import (
-    KEY,
-    PRICES_DIR,
-    TABLE_COLUMNS,
-    _frame,
-    check_prices,
-    decimal_text,
-    read_price_csv,
-    table_files,
-)
+from costlib.core.paths import PRICES_DIR
+from costlib.tables.price_schema import KEY, TABLE_COLUMNS, _frame, decimal_text
+from costlib.tables.prices import check_prices, read_price_csv, table_files
 
 #: Price List ``location`` names of the regions we price (used when ``regionCode`` is absent).
 LOCATIONS = {

@@ -27,68 +27,30 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.core.paths import EMBEDDINGS_CSV, GENAI_ASOF_CSV, PRICES_DIR
-
-#: Pinned genai-prices version whose Bedrock prices the as-of table describes.
-GENAI_PRICES_VERSION = "0.2.3"
-
-#: Known units: unit -> the quantity it is priced per (also the quantity of ``tier_start``).
-UNITS: dict[str, str] = {
-    "usd_per_1m_tokens": "million tokens",
-    "usd_per_hour": "hours",
-    "usd_per_model_unit_hour": "model-unit hours",
-    "usd_per_gb": "GB",
-    "usd_per_gb_month": "GB-months",
-    "usd_per_gb_second": "GB-seconds",
-    "usd_per_gb_hour": "GB-hours (memory)",
-    "usd_per_vcpu_hour": "vCPU-hours",
-    "usd_per_acu_hour": "ACU-hours",
-    "usd_per_ocu_hour": "OCU-hours",
-    "usd_per_lcu_hour": "LCU-hours",
-    "usd_per_1m_requests": "million requests",
-    "usd_per_1m_request_units": "million request units",
-    "usd_per_1k_requests": "thousand requests",
-    "usd_per_10k_requests": "ten thousand requests",
-    "usd_per_1m_messages": "million messages",
-    "usd_per_1m_minutes": "million connection-minutes",
-    "usd_per_key_month": "key-months",
-    "usd_per_secret_month": "secret-months",
-    "usd_per_alarm_month": "alarm metric-months",
-    "usd_per_dashboard_month": "dashboard-months",
-    "usd_per_iops_month": "provisioned IOPS-months",
-    "usd_per_mibps_month": "provisioned MiB/s-months",
-}
-
-REQUIRED_COLUMNS = ("service", "name", "dimension", "region", "unit", "usd", "source", "as_of", "notes")
-OPTIONAL_COLUMNS = ("tier_start", "tier_end", "effective_from", "effective_to")
-TABLE_COLUMNS = REQUIRED_COLUMNS[:6] + OPTIONAL_COLUMNS + REQUIRED_COLUMNS[6:]
-KEY = ("service", "name", "dimension", "region", "tier_start")
-SERIES = ("service", "name", "dimension", "region")
-
-#: genai-prices price key -> our Bedrock dimension.
-GENAI_DIMENSIONS = {
-    "input_mtok": "input",
-    "output_mtok": "output",
-    "cache_read_mtok": "cache_read",
-    "cache_write_mtok": "cache_write",
-    "cache_write_1h_mtok": "cache_write_1h",
-    "input_audio_mtok": "input_audio",
-    "output_audio_mtok": "output_audio",
-}
+from costlib.core.paths import EMBEDDINGS_CSV, PRICES_DIR
+from costlib.tables.genai import _genai_cached
+from costlib.tables.price_schema import (
+    KEY,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SERIES,
+    TABLE_COLUMNS,
+    UNITS,
+    _frame,
+    _parse_date,
+    _parse_number,
+)
 
 class PriceSettings(Strict):
     """The ``prices:`` block of a params file.
@@ -141,29 +103,6 @@ def price_settings(block: dict | None, where: str = "params") -> PriceSettings:
 
 # --------------------------------------------------------------------------------------------
 # reading and checking tables
-
-
-def _parse_date(value: str, where: str, column: str) -> date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CostlibError(f"{where}: {column} {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _parse_number(value: str, where: str, column: str, *, blank: float | None) -> float | None:
-    value = value.strip()
-    if not value:
-        return blank
-    try:
-        number = float(value)
-    except ValueError:
-        raise CostlibError(f"{where}: {column} {value!r} is not a number") from None
-    if not math.isfinite(number) or number < 0:
-        raise CostlibError(f"{where}: {column} must be finite and non-negative, got {value!r}")
-    return number
 
 
 def read_price_csv(path: Path | str, *, origin: str | None = None) -> pd.DataFrame:
@@ -219,15 +158,6 @@ def read_price_csv(path: Path | str, *, origin: str | None = None) -> pd.DataFra
             raise CostlibError(f"{at}: usd is empty; every row needs a price")
     df = _frame(rows)
     check_prices(df)
-    return df
-
-
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    columns = list(TABLE_COLUMNS) + ["origin", "line"]
-    df = pd.DataFrame(rows, columns=columns)
-    df["usd"] = df["usd"].astype(float)
-    df["tier_start"] = df["tier_start"].astype(float)
-    df["tier_end"] = df["tier_end"].astype(float)
     return df
 
 
@@ -312,135 +242,6 @@ def load_tables(tables_dir: Path | str | None = None) -> pd.DataFrame:
     """
     signature = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in table_files(tables_dir))
     return _load_tables_cached(signature).copy()
-
-
-# --------------------------------------------------------------------------------------------
-# genai-prices import
-
-
-def decimal_text(value) -> str:
-    """A price as plain decimal text without exponent or trailing zeros (``Decimal('10')`` -> '10')."""
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text
-
-
-def _genai_windows(model) -> list[tuple[date | None, date | None, object]]:
-    """(effective_from, effective_to, ModelPrice) of a genai-prices model, oldest first."""
-    from genai_prices import types as gt
-
-    if isinstance(model.prices, gt.ModelPrice):
-        return [(None, None, model.prices)]
-    starts = []
-    for cond in model.prices:
-        if cond.constraint is None:
-            starts.append((None, cond.prices))
-        elif isinstance(cond.constraint, gt.StartDateConstraint):
-            starts.append((cond.constraint.start_date, cond.prices))
-        else:  # a time-of-day price has no place in a monthly cost model
-            raise ValueError(f"genai-prices model {model.id}: unsupported constraint {cond.constraint!r}")
-    starts.sort(key=lambda s: s[0] or date.min)
-    starts[0] = (None, starts[0][1])  # genai-prices uses the first price when none is active yet
-    return [(s, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (s, p) in enumerate(starts)]
-
-
-def _genai_flat_prices() -> Iterator[tuple[str, str, str, date | None, date | None]]:
-    """(model id, price key, price text, effective_from, effective_to) of every AWS Bedrock price.
-
-    A context-length tier of genai-prices (``TieredPrices``: above N input tokens the tier rate
-    applies to every token of the request) yields an extra key ``<key>@<N>``.
-    """
-    from genai_prices import types as gt
-    from genai_prices.data import providers
-
-    aws = next(p for p in providers if p.id == "aws")
-    for model in aws.models:
-        for start, end, mp in _genai_windows(model):
-            for key, value in mp.__dict__.items():
-                if key.startswith("_") or value is None:
-                    continue
-                if isinstance(value, gt.TieredPrices):
-                    yield model.id, key, decimal_text(value.base), start, end
-                    for tier in value.tiers:
-                        yield model.id, f"{key}@{tier.start}", decimal_text(tier.price), start, end
-                else:
-                    yield model.id, key, decimal_text(value), start, end
-
-
-def bedrock_model_id(genai_id: str) -> str:
-    """The Bedrock model id users pass for a genai-prices AWS model id.
-
-    genai-prices keys in-region / geo (``us.``, ``eu.`` ...) prices as ``regional.<modelId>``;
-    we strip that prefix, so ``anthropic.claude-sonnet-4-5-20250929-v1:0`` carries the in-region
-    price. ``global.<modelId>`` is the real id of the global cross-region inference profile and
-    stays as it is.
-    """
-    return genai_id.removeprefix("regional.")
-
-
-@dataclass
-class ImportReport:
-    """What the genai-prices import did not take, and why."""
-
-    skipped: list[str] = field(default_factory=list)
-    superseded: list[str] = field(default_factory=list)
-
-
-def genai_bedrock_rows(report: ImportReport | None = None) -> pd.DataFrame:
-    """Bedrock per-token rows from the installed genai-prices snapshot, us-east-1, with as-of dates.
-
-    A price whose (model, key, value) is not in the as-of table (e.g. after upgrading
-    genai-prices without regenerating the table) is left out and listed in ``report.skipped``:
-    no row enters without an as-of date.
-    """
-    from importlib.metadata import version
-
-    report = report if report is not None else ImportReport()
-    installed = version("genai_prices")
-    asof = {}
-    with open(GENAI_ASOF_CSV, newline="", encoding="utf-8") as f:
-        for rec in csv.DictReader(f):
-            asof[(rec["model_id"], rec["price_key"], rec["usd"])] = rec
-    rows, names = [], {}
-    for model_id, key, value, start, end in _genai_flat_prices():
-        base_key, _, threshold = key.partition("@")
-        dim = GENAI_DIMENSIONS.get(base_key)
-        if dim is None:
-            report.skipped.append(f"genai-prices {model_id} {key}: no dimension for this price key")
-            continue
-        prov = asof.get((model_id, key, value))
-        if prov is None:
-            report.skipped.append(
-                f"genai-prices {installed} {model_id} {key}={value}: not in {GENAI_ASOF_CSV.name} "
-                f"(made for genai-prices {GENAI_PRICES_VERSION}); left out, no as-of date"
-            )
-            continue
-        name = bedrock_model_id(model_id)
-        if names.setdefault(name, model_id) != model_id:
-            raise ValueError(f"genai-prices models {names[name]} and {model_id} both map to {name}")
-        notes = [f"genai-prices {installed} model {model_id} key {key}; as_of basis: {prov['basis']}"]
-        if model_id.startswith("regional."):
-            notes.append("in-region / geo (us., eu. ...) endpoint price")
-        elif model_id.startswith("global."):
-            notes.append("global cross-region inference profile price")
-        if threshold:
-            dim = f"{dim}_over_{int(threshold) // 1000}k_context"
-            notes.append(f"applies to every token of a request whose input exceeds {int(threshold):,} tokens")
-        rows.append(
-            {
-                "service": "bedrock", "name": name, "dimension": dim, "region": "us-east-1",
-                "unit": "usd_per_1m_tokens", "usd": float(value), "tier_start": 0.0, "tier_end": math.inf,
-                "effective_from": start, "effective_to": end, "source": prov["source"],
-                "as_of": date.fromisoformat(prov["as_of"]), "notes": "; ".join(notes),
-                "origin": f"genai-prices {installed}", "line": 0,
-            }
-        )  # fmt: skip
-    return _frame(rows)
-
-
-@lru_cache(maxsize=1)
-def _genai_cached() -> tuple[pd.DataFrame, tuple[str, ...]]:
-    report = ImportReport()
-    return genai_bedrock_rows(report), tuple(report.skipped)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ Where the model is weakest (also printed by ``python -m costlib.formulas.through
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import sys
 
@@ -37,6 +36,7 @@ import yaml
 
 from costlib.core.errors import CostlibError
 from costlib.tables import hardware as catalog
+from costlib.tables.hardware import load_benchmarks
 from costlib.formulas.throughput.serving import engine_arrays, memory_concurrency, replica_point, setup_arrays
 
 FIT_KEYS = ("eta_bandwidth", "eta_compute", "step_overhead_ms", "sequence_overhead_us", "allreduce_latency_us")
@@ -49,23 +49,6 @@ FIT_GRID = {
     "sequence_overhead_us": np.array([0.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]),
     "allreduce_latency_us": np.array([0.0, 10.0, 20.0, 40.0, 80.0, 120.0, 160.0]),
 }
-
-_NUMERIC = ("gpus", "tensor_parallel", "in_tokens", "out_tokens", "measured")
-
-
-def load_benchmarks(path=None) -> list[dict]:
-    """Rows of ``benchmarks.csv`` with numbers parsed."""
-    path = path or catalog.BENCHMARKS_CSV
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for k in _NUMERIC:
-            r[k] = float(r[k])
-        r["concurrency"] = float(r["concurrency"]) if r["concurrency"] else None
-        if r["metric"] not in ("output_tokens_per_s", "tpot_ms"):
-            raise CostlibError(f"{path}: row {r['id']} has metric {r['metric']!r}; valid: output_tokens_per_s, tpot_ms")
-    return rows
-
 
 def _row_arrays(rows: list[dict]) -> dict:
     setups = []
