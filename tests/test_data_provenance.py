@@ -137,3 +137,21 @@ def test_data_readme_states_the_units_and_dating_conventions():
     text = README.read_text(encoding="utf-8")
     for phrase in ("730 hours", "USD", "2**30", "as_of", "page carries no date; as_of is the date it was read"):
         assert phrase in text, phrase
+
+
+def test_every_data_file_is_a_named_table():
+    from costlib.tables import TABLES
+
+    files = {p for p in DATA.rglob("*") if p.suffix in (".csv", ".yaml")}
+    assert files == set(TABLES.values())
+
+
+def test_an_unknown_table_name_lists_the_closest_valid_names():
+    import pytest
+
+    from costlib.core.errors import CostlibError
+    from costlib.tables import read_table
+
+    with pytest.raises(CostlibError, match=r"unknown table 'prices/ec3'; closest valid: prices/ec2"):
+        read_table("prices/ec3")
+    assert list(read_table("prices/ec2").columns)[:3] == ["service", "name", "dimension"]
