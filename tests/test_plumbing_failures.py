@@ -12,15 +12,13 @@ from numpy.testing import assert_allclose
 from costlib.bill.options import OptionOutcome, line_item
 from costlib.bill.context import Context
 from costlib.bill.params import Params
-from costlib.bill.plumbing.failures import (
-    FailureSettings,
+from costlib.bill.plumbing.failures import FailureSettings, price_failures, retry_accounting
+from costlib.formulas.retries import (
     allowed_rps,
     budgeted_retry_rps,
     extra_billed_requests,
     naive_retry_rps,
-    price_failures,
     recovered_rps,
-    retry_accounting,
     stampede_extra_misses,
     throttled_rps,
 )

@@ -13,13 +13,8 @@ from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.network import (
-    NetworkSettings,
-    alb_lcu,
-    cross_az_billed_gb,
-    gb_per_month,
-    price_network,
-)
+from costlib.bill.plumbing.network import NetworkSettings, price_network
+from costlib.formulas.network import alb_lcu, cross_az_billed_gb, gb_per_month
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 

@@ -14,13 +14,8 @@ from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.observability import (
-    ObservabilitySettings,
-    insights_gb_scanned,
-    log_bytes_per_request,
-    log_storage_gb_months,
-    price_observability,
-)
+from costlib.bill.plumbing.observability import ObservabilitySettings, price_observability
+from costlib.formulas.logs import insights_gb_scanned, log_bytes_per_request, log_storage_gb_months
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 

@@ -14,16 +14,15 @@ from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.retrieval import (
-    RetrievalSettings,
+from costlib.bill.plumbing.retrieval import RetrievalSettings, embedding_dims, price_retrieval
+from costlib.formulas.tokens import context_tokens_per_request
+from costlib.formulas.vectorstores import (
     aurora_acus,
     chunk_record_bytes,
-    context_tokens_per_request,
-    embedding_dims,
+    dynamodb_read_units,
+    dynamodb_write_units,
     hnsw_index_gib,
     opensearch_serverless_ocus,
-    price_retrieval,
-    request_units,
 )
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
@@ -89,9 +88,9 @@ def test_aurora_acus_half_steps():
 
 def test_request_units_dynamodb_sizes():
     # 1,800-byte chunk text: 1 read unit (<= 4 KB), eventually consistent 0.5; 2 write units
-    assert request_units(1800, 4096) == 1.0
-    assert request_units(1800, 4096, eventually_consistent=True) == 0.5
-    assert request_units(1800, 1024) == 2.0
+    assert dynamodb_read_units(1800, strongly_consistent=True) == 1.0
+    assert dynamodb_read_units(1800) == 0.5
+    assert dynamodb_write_units(1800) == 2.0
 
 
 def test_embedding_dims_titan_rejects_384():

@@ -10,7 +10,8 @@ from numpy.testing import assert_allclose
 
 from costlib.bill.context import Context
 from costlib.bill.params import Params
-from costlib.bill.plumbing.security import SecuritySettings, kms_requests_per_month, price_security
+from costlib.bill.plumbing.security import SecuritySettings, price_security
+from costlib.formulas.kms import kms_requests_per_month
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 

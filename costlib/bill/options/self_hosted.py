@@ -19,14 +19,15 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.formulas import worksheet
-from costlib.core.errors import CostlibError
+from costlib.bill.context import Context, Price
 from costlib.bill.fleet import FleetPolicy
-from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
 from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
 from costlib.core.units import HOURS_PER_MONTH
+from costlib.formulas import worksheet
+from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
+from costlib.formulas.tokens import capacity_tokens_per_s
 
 DEFAULT_EBS_GB_PER_INSTANCE = 200.0
 """Root volume plus a local copy of the weights [GB]; an assumption to set per deployment."""
@@ -121,19 +122,6 @@ class SelfHostedOption(Strict):
         return self
 
 
-def capacity_tokens_per_s(tokens_per_second_per_instance, batch_size):
-    """What one instance serves at the batch it holds [tokens/s].
-
-    ``tokens_per_second_per_instance * batch_size`` (the denominator of worksheet formula 3).
-
-    Examples
-    --------
-    >>> float(capacity_tokens_per_s(1117.6, 16))
-    17881.6
-    """
-    return np.multiply(tokens_per_second_per_instance, batch_size, dtype=float)
-
-
 def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
     """Per-sequence tokens/s and batch of an option, and how each was obtained.
 
@@ -190,8 +178,6 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
         price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
                           opt.instance_hour_cost)
     if opt.fleet.spot is not None and opt.instance_hour_cost is None:
-        from costlib.bill.context import Price
-
         factor = 1.0 - opt.spot_discount_pct / 100.0
         price = Price(price.usd * factor, f"{price.source} less {opt.spot_discount_pct:g}% (spot)")
     return price
@@ -248,3 +234,6 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     if tp.get("p95_ttft_ms") is not None:
         details["p95_ttft_ms"] = tp["p95_ttft_ms"]
     return OptionOutcome(items, details)
+
+
+__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "price_self_hosted"]

@@ -25,15 +25,20 @@ looked up in the price tables as ``xray/traces/recorded`` and
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field
 
+from costlib.bill.context import Context, price_book, price_or_error, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT
-from costlib.bill.context import price_book, price_or_error, tiered_price
-from costlib.core.units import BYTES_PER_GB, DAYS_PER_MONTH
+from costlib.core.units import PER_1M
+from costlib.formulas.logs import (
+    DEFAULT_BYTES_PER_TOKEN_EVENT,
+    DEFAULT_METADATA_BYTES,
+    insights_gb_scanned,
+    log_bytes_per_request,
+    log_storage_gb_months,
+)
+from costlib.formulas.network import gb_per_month
 
 
 class ObservabilitySettings(Strict):
@@ -84,11 +89,11 @@ class ObservabilitySettings(Strict):
         X-Ray price per million traces recorded when the tables lack it [USD].
     """
 
-    metadata_bytes_per_request: float = Field(1024.0, ge=0)
+    metadata_bytes_per_request: float = Field(DEFAULT_METADATA_BYTES, ge=0)
     log_sample_rate: float = Field(1.0, ge=0, le=1)
     log_payloads: bool = False
     token_level_traces: bool = False
-    bytes_per_token_event: float = Field(150.0, ge=0)
+    bytes_per_token_event: float = Field(DEFAULT_BYTES_PER_TOKEN_EVENT, ge=0)
     payload_sample_rate: float = Field(1.0, ge=0, le=1)
     payload_kept_fraction: float = Field(1.0, ge=0, le=1)
     payload_copies: int = Field(1, ge=1)
@@ -102,100 +107,6 @@ class ObservabilitySettings(Strict):
     dashboards: int = Field(0, ge=0)
     trace_sample_rate: float = Field(0.0, ge=0, le=1)
     xray_usd_per_1m_traces: float | None = Field(None, ge=0)
-
-
-# --------------------------------------------------------------------------------------------
-# formulas
-
-
-def log_bytes_per_request(in_tokens, out_tokens, metadata_bytes=1024.0, log_sample_rate=1.0,
-                          log_payloads=False, token_level_traces=False, bytes_per_token_event=150.0,
-                          payload_sample_rate=1.0, payload_kept_fraction=1.0, payload_copies=1,
-                          bytes_per_token=BYTES_PER_TOKEN_TEXT):
-    """Average log bytes ingested per request [bytes].
-
-    Parameters
-    ----------
-    in_tokens, out_tokens : float or array_like
-        Prompt and answer tokens [tokens].
-    metadata_bytes : float
-        Metadata line [bytes].
-    log_sample_rate : float
-        Share of requests with a metadata line [0-1].
-    log_payloads, token_level_traces : bool
-        Whether payloads and per-token events are logged.
-    bytes_per_token_event : float
-        One token-level event [bytes].
-    payload_sample_rate, payload_kept_fraction : float
-        Sampling and redaction of payloads and token events [0-1].
-    payload_copies : int
-        Places writing the same payload [-].
-    bytes_per_token : float
-        Text bytes per token [bytes].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [bytes/request].
-
-    Notes
-    -----
-    ``meta * s_log + s_payload * kept * (copies * payload + traces)`` with
-    ``payload = (in + out) * bytes_per_token`` and ``traces = out * bytes_per_token_event``.
-
-    Examples
-    --------
-    2,000 + 500 tokens, payloads on: 1024 + 2500 * 4 = 11024 bytes; with 500 token events of
-    150 bytes: + 75,000 = 86,024; with a 1 % payload sample: 1024 + 0.01 * 85000 = 1874.
-
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True))
-    11024.0
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True))
-    86024.0
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True,
-    ...                             payload_sample_rate=0.01))
-    1874.0
-    """
-    payload = (np.add(in_tokens, out_tokens) * bytes_per_token * payload_copies
-               if log_payloads else 0.0)
-    traces = np.multiply(out_tokens, bytes_per_token_event) if token_level_traces else 0.0
-    heavy = np.multiply(payload_sample_rate * payload_kept_fraction, np.add(payload, traces))
-    return np.multiply(metadata_bytes, log_sample_rate) + heavy
-
-
-def log_storage_gb_months(ingest_gb_per_month, retention_days, compression_ratio=1.0):
-    """Steady-state stored log volume billed per month [GB-month].
-
-    Notes
-    -----
-    ``ingest_gb_per_month / 30.417 * retention_days * compression_ratio`` (a month of 730 h
-    is 30.417 days): each day's logs stay ``retention_days``.
-
-    Examples
-    --------
-    100 GB a month kept 30 days: 100 / 30.4167 * 30 = 98.63 GB-month
-
-    >>> round(float(log_storage_gb_months(100.0, 30)), 2)
-    98.63
-    """
-    return (np.divide(ingest_gb_per_month, DAYS_PER_MONTH) * np.asarray(retention_days, dtype=float)
-            * compression_ratio)
-
-
-def insights_gb_scanned(ingest_gb_per_month, queries_per_day, days_scanned_per_query):
-    """Logs Insights data scanned per month [GB].
-
-    Notes
-    -----
-    ``queries_per_day * 30.417 * (ingest_gb_per_month / 30.417) * days_scanned``
-    ``= queries_per_day * ingest_gb_per_month * days_scanned``
-
-    Examples
-    --------
-    >>> float(insights_gb_scanned(100.0, 10, 1))
-    1000.0
-    """
-    return np.multiply(np.multiply(ingest_gb_per_month, queries_per_day), days_scanned_per_query)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +132,7 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
     """Observability line items of one option for a month (always at least the log ingestion)."""
     s = settings
     reqs = ctx.requests_per_month
-    ingest_gb = reqs * request_log_bytes(s, ctx) / BYTES_PER_GB
+    ingest_gb = float(gb_per_month(request_log_bytes(s, ctx), reqs))
     what = "metadata"
     if s.log_payloads:
         what += " + prompt/response payloads"
@@ -265,5 +176,5 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
                            "observability.xray_usd_per_1m_traces")
         items.append(line_item("observability", f"X-Ray traces recorded "
                                f"({s.trace_sample_rate:.0%} sampled)",
-                               reqs * s.trace_sample_rate / 1e6, "1M traces", p.usd, p.source))
+                               reqs * s.trace_sample_rate / PER_1M, "1M traces", p.usd, p.source))
     return items
