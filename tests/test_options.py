@@ -247,3 +247,33 @@ def test_router_loop_is_an_error(tmp_path):
             a: {kind: router, routes: [{to: b, share: 1.0}]}
             b: {kind: router, routes: [{to: a, share: 1.0}]}
         """)
+
+
+# --- renamed keys -----------------------------------------------------------------------------
+
+
+def test_old_instance_hour_cost_key_says_how_to_migrate(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + textwrap.indent(textwrap.dedent("""
+        fleet: {kind: self_hosted, platform: ec2, instance: g5.xlarge, batch_size: 2,
+                tokens_per_second_per_instance: 100, instance_hour_cost: 1.006}
+    """), "  "))
+    with pytest.raises(CostlibError) as err:
+        load_params(path)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg == (f"{path}: options.fleet: instance_hour_cost was renamed: use "
+                   "usd_per_instance_hour")
+
+
+def test_new_usd_per_instance_hour_key_prices_the_fleet(tmp_path):
+    # 1 instance all month (steady 1 rps, 150 tokens/request, capacity 100 x 2 = 200 tokens/s)
+    # at the given 1.006 USD/h: 730 x 1.006 = 734.38 USD
+    o = priced(tmp_path, """
+        fleet: {kind: self_hosted, platform: ec2, instance: g5.xlarge, batch_size: 2,
+                tokens_per_second_per_instance: 100, usd_per_instance_hour: 1.006,
+                ebs_gb_per_instance: 0, image_gb: 0}
+    """)["fleet"]
+    hours = [li for li in o.line_items if li.unit == "instance-hour"][0]
+    assert hours.unit_usd == 1.006 and hours.source == "params file"
+    assert_allclose(hours.monthly_usd, 730 * 1.006)

@@ -77,12 +77,12 @@ def test_payload_sampling_lever_cuts_ingestion():
 
 def test_xray_needs_a_price():
     ctx, p = managed(2000, 500, 1.0)
-    with pytest.raises(CostlibError, match="observability.xray_usd_per_1m_traces"):
+    with pytest.raises(CostlibError, match="observability.usd_per_1m_xray_traces"):
         price_observability(ObservabilitySettings(trace_sample_rate=0.05), ctx, p.options["m"],
                             None)
     # 5 % of 2,628,000 = 131,400 traces = 0.1314 M x 5.00 USD (aws.amazon.com/xray/pricing)
     items = price_observability(ObservabilitySettings(trace_sample_rate=0.05,
-                                                      xray_usd_per_1m_traces=5.0),
+                                                      usd_per_1m_xray_traces=5.0),
                                 ctx, p.options["m"], None)
     assert items[-1].monthly_usd == pytest.approx(0.1314 * 5.0)
 

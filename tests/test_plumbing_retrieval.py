@@ -135,7 +135,7 @@ def test_price_retrieval_aurora_and_dynamodb_hand():
     # writes: 10,000 chunks x ceil(5896 / 4096) = 2 I/Os = 20,000 I/Os = 0.02 M x 0.20
     assert item(items, "Aurora I/O").monthly_usd == pytest.approx(0.02 * 0.20)
     s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess",
-                                                      "dynamodb_storage_usd_per_gb_month": 0.25})
+                                                      "usd_per_dynamodb_gb_month": 0.25})
     items = price_retrieval(s, ctx, p.options["m"], None)
     # reads: chunk text 1600 + 200 = 1800 bytes -> 0.5 RRU (eventual) x 5 chunks x 2,628,000
     # = 6.57 M RRU x 0.125 = 0.82125 USD
@@ -147,7 +147,7 @@ def test_price_retrieval_aurora_and_dynamodb_hand():
 def test_price_retrieval_dynamodb_storage_missing_names_key():
     ctx, p = managed(2000, 1.0)
     s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess"})
-    with pytest.raises(CostlibError, match="dynamodb_storage_usd_per_gb_month"):
+    with pytest.raises(CostlibError, match="usd_per_dynamodb_gb_month"):
         price_retrieval(s, ctx, p.options["m"], None)
 
 

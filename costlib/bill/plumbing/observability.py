@@ -25,10 +25,11 @@ looked up in the price tables as ``xray/traces/recorded`` and
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, price_book, price_or_error, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.schema import Strict
 from costlib.core.units import PER_1M
 from costlib.formulas.logs import (
@@ -76,8 +77,9 @@ class ObservabilitySettings(Strict):
         Days of logs each query scans [days].
     custom_metrics : int
         Custom metrics (each name + dimension set) [metrics].
-    custom_metric_usd_per_month : float, optional
-        Flat price per metric-month when the tables lack it [USD].
+    usd_per_custom_metric_month : float, optional
+        Flat price per metric-month when the tables lack it [USD]. (Was
+        ``custom_metric_usd_per_month``.)
     alarms : int
         Standard-resolution alarms [alarms].
     dashboards : int
@@ -85,8 +87,9 @@ class ObservabilitySettings(Strict):
     trace_sample_rate : float
         Share of requests traced in X-Ray [0-1]. (The X-Ray SDK default rule records the first
         request each second and 5 % of the rest.)
-    xray_usd_per_1m_traces : float, optional
-        X-Ray price per million traces recorded when the tables lack it [USD].
+    usd_per_1m_xray_traces : float, optional
+        X-Ray price per million traces recorded when the tables lack it [USD]. (Was
+        ``xray_usd_per_1m_traces``.)
     """
 
     metadata_bytes_per_request: float = Field(DEFAULT_METADATA_BYTES, ge=0)
@@ -102,11 +105,17 @@ class ObservabilitySettings(Strict):
     insights_queries_per_day: float = Field(0.0, ge=0)
     insights_days_scanned_per_query: float = Field(1.0, ge=0)
     custom_metrics: int = Field(0, ge=0)
-    custom_metric_usd_per_month: float | None = Field(None, ge=0)
+    usd_per_custom_metric_month: float | None = Field(None, ge=0)
     alarms: int = Field(0, ge=0)
     dashboards: int = Field(0, ge=0)
     trace_sample_rate: float = Field(0.0, ge=0, le=1)
-    xray_usd_per_1m_traces: float | None = Field(None, ge=0)
+    usd_per_1m_xray_traces: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"custom_metric_usd_per_month": "usd_per_custom_metric_month",
+                                     "xray_usd_per_1m_traces": "usd_per_1m_xray_traces"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,14 +162,14 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
                                "GB scanned", p.usd, p.source))
     if s.custom_metrics:
         book = price_book(ctx)
-        if s.custom_metric_usd_per_month is None and book.has(
+        if s.usd_per_custom_metric_month is None and book.has(
                 "cloudwatch_metrics", "custom_metric", "metric_month"):
             p = tiered_price(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
                              s.custom_metrics)
         else:
             p = price_or_error(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
-                               s.custom_metric_usd_per_month,
-                               "observability.custom_metric_usd_per_month")
+                               s.usd_per_custom_metric_month,
+                               "observability.usd_per_custom_metric_month")
         items.append(line_item("observability", "CloudWatch custom metrics", s.custom_metrics,
                                "metric-month", p.usd, p.source))
     if s.alarms:
@@ -172,8 +181,8 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
         items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
                                "dashboard-month", p.usd, p.source))
     if uses_xray(s):
-        p = price_or_error(ctx, "xray", "traces", "recorded", s.xray_usd_per_1m_traces,
-                           "observability.xray_usd_per_1m_traces")
+        p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
+                           "observability.usd_per_1m_xray_traces")
         items.append(line_item("observability", f"X-Ray traces recorded "
                                f"({s.trace_sample_rate:.0%} sampled)",
                                reqs * s.trace_sample_rate / PER_1M, "1M traces", p.usd, p.source))

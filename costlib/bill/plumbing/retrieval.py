@@ -27,14 +27,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, price_book, price_or_error, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
 from costlib.bill.plumbing.hops import Hop
+from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.core.units import HOURS_PER_MONTH, PER_1M, TOKENS_PER_1M
+from costlib.core.units import HOURS_PER_MONTH, PER_1M
 from costlib.formulas.network import prompt_bytes, vector_json_bytes
 from costlib.formulas.serverless import lambda_gb_seconds
 from costlib.formulas.tokens import context_tokens_per_request, million_tokens
@@ -71,8 +72,9 @@ class EmbeddingSettings(Strict):
         Self-hosted: EC2 instance type of the embedding server.
     instances : int
         Self-hosted: servers running all month [-].
-    instance_hour_usd : float, optional
-        Self-hosted: your own instance-hour price [USD/h]; default the EC2 table.
+    usd_per_instance_hour : float, optional
+        Self-hosted: your own instance-hour price [USD/h]; default the EC2 table. (Was
+        ``instance_hour_usd``.)
     """
 
     hosting: Literal["managed", "self_hosted"] = "managed"
@@ -81,7 +83,12 @@ class EmbeddingSettings(Strict):
     usd_per_1m_tokens: float | None = Field(None, ge=0)
     instance: str | None = None
     instances: int = Field(1, ge=0)
-    instance_hour_usd: float | None = Field(None, ge=0)
+    usd_per_instance_hour: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"instance_hour_usd": "usd_per_instance_hour"})
 
 
 class VectorStoreSettings(Strict):
@@ -118,12 +125,14 @@ class VectorStoreSettings(Strict):
         ``ec2_self_managed``: EC2 instance type.
     instances : int
         ``ec2_self_managed``: instances running all month [-].
-    instance_hour_usd : float, optional
+    usd_per_instance_hour : float, optional
         ``ec2_self_managed``: your instance-hour price [USD/h] (the EC2 table holds GPUs only).
+        (Was ``instance_hour_usd``.)
     ebs_gb_per_instance : float
         ``ec2_self_managed``: gp3 volume per instance [GB].
-    dynamodb_storage_usd_per_gb_month : float, optional
-        DynamoDB storage price when the tables lack it for the region [USD/GB-month].
+    usd_per_dynamodb_gb_month : float, optional
+        DynamoDB storage price when the tables lack it for the region [USD/GB-month]. (Was
+        ``dynamodb_storage_usd_per_gb_month``.)
     """
 
     kind: Literal["opensearch_serverless", "aurora_pgvector", "dynamodb_inprocess",
@@ -139,9 +148,15 @@ class VectorStoreSettings(Strict):
     app_tasks: int = Field(2, ge=1)
     instance: str | None = None
     instances: int = Field(1, ge=1)
-    instance_hour_usd: float | None = Field(None, ge=0)
+    usd_per_instance_hour: float | None = Field(None, ge=0)
     ebs_gb_per_instance: float = Field(0.0, ge=0)
-    dynamodb_storage_usd_per_gb_month: float | None = Field(None, ge=0)
+    usd_per_dynamodb_gb_month: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"instance_hour_usd": "usd_per_instance_hour",
+                                     "dynamodb_storage_usd_per_gb_month": "usd_per_dynamodb_gb_month"})
 
 
 class ProcessingSettings(Strict):
@@ -316,11 +331,11 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
                           p.usd, p.source),
                 line_item("retrieval", f"corpus (re)ingestion embeddings ({e.model})", ingest_m,
                           "1M tokens", p.usd, p.source)]
-    if e.instance is None and e.instance_hour_usd is None:
+    if e.instance is None and e.usd_per_instance_hour is None:
         raise CostlibError("retrieval.embedding: self_hosted needs instance (an EC2 type) or "
-                           "instance_hour_usd")
-    p = price_or_error(ctx, "ec2", e.instance or "", "on_demand", e.instance_hour_usd,
-                       "retrieval.embedding.instance_hour_usd")
+                           "usd_per_instance_hour")
+    p = price_or_error(ctx, "ec2", e.instance or "", "on_demand", e.usd_per_instance_hour,
+                       "retrieval.embedding.usd_per_instance_hour")
     return [line_item("retrieval", f"self-hosted embedding servers ({e.instance or 'custom'} "
                       f"x {e.instances})", e.instances * HOURS_PER_MONTH, "instance-hour",
                       p.usd, p.source)]
@@ -369,8 +384,8 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
         items.append(line_item("retrieval", "DynamoDB chunk writes (ingestion)", writes * wru / PER_1M,
                                "1M write request units", p.usd, p.source))
         p = price_or_error(ctx, "dynamodb", "on_demand", "storage",
-                           vs.dynamodb_storage_usd_per_gb_month,
-                           "retrieval.vector_store.dynamodb_storage_usd_per_gb_month")
+                           vs.usd_per_dynamodb_gb_month,
+                           "retrieval.vector_store.usd_per_dynamodb_gb_month")
         items.append(line_item("retrieval", "DynamoDB storage (vectors + chunks)", store_gb,
                                "GB-month", p.usd, p.source))
         gb_task = float(inprocess_index_gb_per_task(index_gib, vs.index_memory_fraction))
@@ -380,11 +395,11 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                                f"x {gb_task:.2f} GB)", gb_task * vs.app_tasks * HOURS_PER_MONTH,
                                "GB-hour", p.usd, p.source))
     else:
-        if vs.instance is None and vs.instance_hour_usd is None:
-            raise CostlibError("retrieval.vector_store: ec2_self_managed needs instance_hour_usd "
+        if vs.instance is None and vs.usd_per_instance_hour is None:
+            raise CostlibError("retrieval.vector_store: ec2_self_managed needs usd_per_instance_hour "
                                "(or an instance priced in the EC2 table)")
-        p = price_or_error(ctx, "ec2", vs.instance or "", "on_demand", vs.instance_hour_usd,
-                           "retrieval.vector_store.instance_hour_usd")
+        p = price_or_error(ctx, "ec2", vs.instance or "", "on_demand", vs.usd_per_instance_hour,
+                           "retrieval.vector_store.usd_per_instance_hour")
         items.append(line_item("retrieval", f"self-managed vector store ({vs.instance or 'custom'} "
                                f"x {vs.instances})", vs.instances * HOURS_PER_MONTH,
                                "instance-hour", p.usd, p.source))
