@@ -24,8 +24,9 @@ HEAD = textwrap.dedent(
 
 
 @pytest.fixture(autouse=True)
-def _options_only(no_plumbing):
-    """These tests price each option's own items; plumbing is tested elsewhere."""
+def _options_only(no_plumbing, fixture_prices):
+    """These tests price each option's own items (plumbing is tested elsewhere) against the
+    fixture price table tests/fixtures/prices."""
 
 
 def priced(tmp_path, options_yaml):

@@ -25,7 +25,8 @@ from costlib.formulas.retries import (
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficProfile, TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 MONTH_S = 730 * 3600  # 2,628,000 s
 
 # One hour in minutes: 50 minutes at 2 rps, then a 10-minute peak at 10 rps.

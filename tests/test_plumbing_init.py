@@ -16,7 +16,8 @@ from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 
 PARAMS = {
     "workload": {"in_tokens": 2000, "out_tokens": 500, "avg_rps": 2, "p95_latency_ms": 1000},

@@ -19,7 +19,8 @@ from costlib.formulas.logs import insights_gb_scanned, log_bytes_per_request, lo
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 GB = 2**30
 MONTH_S = 730 * 3600
 
