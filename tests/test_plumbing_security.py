@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing.security import SecuritySettings, price_security
-from costlib.formulas.kms import kms_requests_per_month
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
@@ -26,11 +23,6 @@ def ctx_at(rps):
                                                  "model": "meta.llama3-1-8b-instruct-v1:0"}}})
     profile = build_profile(TrafficShape(shape="steady"), avg_rps=rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
-
-
-def test_kms_requests_per_month_hand():
-    # 1,000 requests x 3 objects = 3,000 KMS calls; one data key per 100 objects: 30
-    assert_allclose(kms_requests_per_month(1000, 3, np.array([1, 100])), [3000.0, 30.0])
 
 
 def test_price_security_default_one_key():
