@@ -226,6 +226,43 @@ def test_router_prices_cache_classifier_and_routes_at_their_share(tmp_path):
     assert_allclose(got["small"].monthly_usd, 394.2 * 0.22)
 
 
+@pytest.mark.parametrize("item_kb, rru, wru", [
+    # 4 KB = 4,096 bytes: 1 read unit (0.5 eventually consistent), 4 write units
+    (4.0, 0.5, 4.0),
+    # 1 KB = 1,024 bytes: 1 write unit (with KB = 1,000 bytes this was billed as 2)
+    (1.0, 0.5, 1.0),
+    # 4.01 KB = 4,106 bytes: 2 read units (1 eventually consistent), 5 write units
+    (4.01, 1.0, 5.0),
+])
+def test_router_cache_request_units_use_kb_of_1024_bytes(tmp_path, item_kb, rru, wru):
+    # DynamoDB developer guide: a read unit covers an item up to 4 KB, a write unit up to 1 KB.
+    # All misses (hit 0): reads 2.628 M x rru, writes 2.628 M x wru request units.
+    got = priced(tmp_path, f"""
+        small: {{kind: managed_api, model: meta.llama3-1-8b-instruct-v1:0}}
+        router:
+          kind: router
+          cache: {{hit_fraction: 0.0, item_kb: {item_kb}}}
+          routes: [{{to: small, share: 1.0}}]
+    """)
+    its = items(got["router"])
+    assert_allclose(its["response-cache lookups (DynamoDB reads)"].quantity, 2.628 * rru)
+    assert_allclose(its["response-cache fills on misses (DynamoDB writes)"].quantity, 2.628 * wru)
+
+
+def test_router_cache_default_item_is_out_tokens_times_4_bytes(tmp_path):
+    # out_tokens 256 x 4 bytes = 1,024 bytes = 1 KB: 1 write unit per fill (2 when a KB was
+    # taken as 1,000 bytes); all misses: 2.628 M write units
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD.replace("out_tokens: 50", "out_tokens: 256") + textwrap.indent(
+        textwrap.dedent("""
+        small: {kind: managed_api, model: meta.llama3-1-8b-instruct-v1:0}
+        router: {kind: router, cache: {hit_fraction: 0.0}, routes: [{to: small, share: 1.0}]}
+        """), "  "))
+    router = {o.name: o for o in estimate(load_params(path)).options}["router"]
+    assert_allclose(items(router)["response-cache fills on misses (DynamoDB writes)"].quantity,
+                    2.628)
+
+
 def test_router_shares_must_add_up_to_one(tmp_path):
     with pytest.raises(CostlibError, match="add up to 1"):
         priced(tmp_path, """

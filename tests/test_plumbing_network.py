@@ -138,3 +138,25 @@ def test_nat_lever_swing_shrinks_with_traffic():
                                                    vector_store_cross_az_fraction=0.0))
         swings.append((before - after) / before)
     assert swings[0] > swings[1] > swings[2] > 0
+
+
+@pytest.mark.parametrize("item_kb, back", [
+    # item_kb 2 = 2 x 1,024 bytes + 1,024 overhead = 3,072 bytes back
+    (2.0, 3072.0),
+    # default: 500 output tokens x 4 bytes + 1,024 = 3,024
+    (None, 3024.0),
+])
+def test_request_hops_response_cache_item_in_kb_of_1024_bytes(item_kb, back):
+    from costlib.bill.plumbing.network import request_hops
+
+    cache = {"hit_fraction": 0.5} | ({"item_kb": item_kb} if item_kb else {})
+    ctx, p = ctx_for({"workload": {"in_tokens": 2000, "out_tokens": 500, "avg_rps": 1,
+                                   "p95_latency_ms": 1000},
+                      "options": {"m": {"kind": "managed_api",
+                                        "model": "meta.llama3-1-8b-instruct-v1:0"},
+                                  "r": {"kind": "router", "cache": cache,
+                                        "routes": [{"to": "m", "share": 1.0}]}}}, 1.0)
+    hop = [h for h in request_hops(NetworkSettings(), ctx, p.options["r"])
+           if "response cache" in h.name][0]
+    assert hop.bytes_out == 1024.0
+    assert hop.bytes_back == back

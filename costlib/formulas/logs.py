@@ -80,6 +80,20 @@ def log_bytes_per_request(in_tokens, out_tokens, metadata_bytes=DEFAULT_METADATA
 def log_storage_gb_months(ingest_gb_per_month, retention_days, compression_ratio=1.0):
     """Steady-state stored log volume billed per month [GB-month].
 
+    Parameters
+    ----------
+    ingest_gb_per_month : float or array_like
+        Logs ingested [GB/month].
+    retention_days : float or array_like
+        Retention of the log group [days].
+    compression_ratio : float
+        Stored (compressed) bytes / ingested bytes [0-1].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [GB-month].
+
     Notes
     -----
     ``ingest_gb_per_month / 30.417 * retention_days * compression_ratio`` (a month of 730 h
@@ -102,6 +116,20 @@ def log_storage_gb_months(ingest_gb_per_month, retention_days, compression_ratio
 
 def insights_gb_scanned(ingest_gb_per_month, queries_per_day, days_scanned_per_query):
     """Logs Insights data scanned per month [GB].
+
+    Parameters
+    ----------
+    ingest_gb_per_month : float or array_like
+        Logs ingested [GB/month].
+    queries_per_day : float or array_like
+        Queries run [1/day].
+    days_scanned_per_query : float or array_like
+        Days of logs each query scans [days].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [GB/month].
 
     Notes
     -----

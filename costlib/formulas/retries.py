@@ -247,7 +247,8 @@ def stampede_extra_misses(deploys_per_month, hit_fraction, avg_rps, cold_cache_m
 
 def retry_accounting(demand_rps, allowed, policy="budgeted", max_attempts=3,
                      budget_fraction=0.1, billed_share=0.0, discarded_fraction=0.0) -> dict:
-    """Monthly retries, extra billed request-equivalents and unserved requests of a policy.
+    """Monthly retries, extra billed request-equivalents and unserved requests of a policy
+    [requests/month].
 
     Parameters
     ----------

@@ -9,9 +9,9 @@ endpoint. A self-hosted fleet and an in-VPC vector store (Aurora, EC2) sit in th
 two AZs and no zone affinity half of the calls to them cross an AZ boundary. Responses stream
 back to the client over the internet.
 
-Each hop carries bytes derived from tokens, vectors and chunks (see :func:`hop_bytes`) and is
-marked ``vpc`` (same VPC, a share crossing AZs), ``nat``, ``privatelink`` (interface endpoint),
-``gateway`` (S3/DynamoDB gateway endpoint, free) or ``internet``. The charges stack:
+Each hop carries bytes derived from tokens, vectors and chunks (:mod:`costlib.formulas.network`)
+and is marked ``vpc`` (same VPC, a share crossing AZs), ``nat``, ``privatelink`` (interface
+endpoint), ``gateway`` (S3/DynamoDB gateway endpoint, free) or ``internet``. The charges stack:
 
 - NAT gateway: per gateway-hour (one per AZ) plus per GB processed, both directions;
 - interface endpoint: per endpoint per AZ-hour plus per GB processed (tiered over the month);
