@@ -71,7 +71,7 @@ from costlib.formulas.retries import (
     recompute_instance_hours,
     stampede_extra_misses,
 )
-from costlib.formulas.tokens import usd_per_request
+from costlib.formulas.tokens import capacity_tokens_per_s, usd_per_request
 
 
 class FailureSettings(Strict):
@@ -192,7 +192,8 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
     u = float(d.get("unserved_fraction", 0.0) or 0.0)
     acc = retry_accounting(s, np.array([total / SECONDS_PER_MONTH]),
                            total / SECONDS_PER_MONTH * (1.0 - u))
-    cap_tps = float(d.get("tokens_per_second_per_instance", 0.0)) * float(d.get("batch_size", 0.0))
+    cap_tps = float(capacity_tokens_per_s(float(d.get("tokens_per_second_per_instance", 0.0)),
+                                          float(d.get("batch_size", 0.0))))
     hour_usd, src = _instance_hour_price(outcome)
     scales = leaf.fleet.policy == "autoscaled"
     unit_usd = hour_usd if scales else 0.0

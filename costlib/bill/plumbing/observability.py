@@ -12,7 +12,7 @@ CloudWatch Logs bills ingestion per GB and storage per GB-month; Logs Insights p
 Storage is billed on compressed bytes; ``storage_compression_ratio`` defaults to 1 (no
 credit taken) because the ratio depends on your logs. The free tier (5 GB/month) is not
 deducted. Log bytes also travel to CloudWatch over the network (NAT or an interface endpoint):
-:func:`log_bytes_per_request` feeds the network hop.
+:func:`costlib.formulas.logs.log_bytes_per_request` feeds the network hop.
 
 References
 ----------
