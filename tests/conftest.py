@@ -1,6 +1,39 @@
 """Shared fixtures."""
 
+from pathlib import Path
+
 import pytest
+
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+"""A small copy of the price tables: the rows the option and plumbing tests use, each with its
+source and as_of, and the Bedrock per-token rows the genai-prices import supplies (copied into
+``bedrock.csv``). Option and plumbing tests price against it, so refreshing the live tables in
+``costlib/data/prices`` cannot change their hand calculations; the price tests pin the live
+tables."""
+
+
+def fixture_price_book(settings=None, **kwargs):
+    """:func:`costlib.tables.prices.load_price_book` on :data:`FIXTURE_PRICES`, without the
+    genai-prices import."""
+    from costlib.tables.prices import load_price_book
+
+    return load_price_book(settings, **{**kwargs, "tables_dir": FIXTURE_PRICES,
+                                        "genai_import": False})
+
+
+@pytest.fixture
+def fixture_prices(monkeypatch):
+    """Make :func:`costlib.bill.estimate.estimate` price against :data:`FIXTURE_PRICES`."""
+    import costlib.tables.prices
+
+    original = costlib.tables.prices.load_price_book
+
+    def load(settings=None, **kwargs):
+        return original(settings, **{**kwargs, "tables_dir": FIXTURE_PRICES,
+                                     "genai_import": False})
+
+    monkeypatch.setattr(costlib.tables.prices, "load_price_book", load)
+    return FIXTURE_PRICES
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_default_params_estimate_prints_valid_json(capsys):
 def test_unknown_instance_type_exits_2_and_suggests_the_nearest(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXPLICIT.replace("instance: g5.xlarge", "instance: p4d.24xl")
-                   .replace("instance_hour_cost: 1.006,", ""))
+                   .replace("usd_per_instance_hour: 1.006,", ""))
     assert main(["estimate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1

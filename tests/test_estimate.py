@@ -15,7 +15,7 @@ EXPLICIT = textwrap.dedent(
       api: {kind: managed_api, model: any-model, usd_per_1m_input_tokens: 0.22,
             usd_per_1m_output_tokens: 0.22}
       fleet: {kind: self_hosted, platform: ec2, instance: g5.xlarge, batch_size: 2,
-              tokens_per_second_per_instance: 100, instance_hour_cost: 1.006,
+              tokens_per_second_per_instance: 100, usd_per_instance_hour: 1.006,
               ebs_gb_per_instance: 0, image_gb: 0}
     """
 )

@@ -24,8 +24,9 @@ HEAD = textwrap.dedent(
 
 
 @pytest.fixture(autouse=True)
-def _options_only(no_plumbing):
-    """These tests price each option's own items; plumbing is tested elsewhere."""
+def _options_only(no_plumbing, fixture_prices):
+    """These tests price each option's own items (plumbing is tested elsewhere) against the
+    fixture price table tests/fixtures/prices."""
 
 
 def priced(tmp_path, options_yaml):
@@ -225,6 +226,43 @@ def test_router_prices_cache_classifier_and_routes_at_their_share(tmp_path):
     assert_allclose(got["small"].monthly_usd, 394.2 * 0.22)
 
 
+@pytest.mark.parametrize("item_kb, rru, wru", [
+    # 4 KB = 4,096 bytes: 1 read unit (0.5 eventually consistent), 4 write units
+    (4.0, 0.5, 4.0),
+    # 1 KB = 1,024 bytes: 1 write unit (with KB = 1,000 bytes this was billed as 2)
+    (1.0, 0.5, 1.0),
+    # 4.01 KB = 4,106 bytes: 2 read units (1 eventually consistent), 5 write units
+    (4.01, 1.0, 5.0),
+])
+def test_router_cache_request_units_use_kb_of_1024_bytes(tmp_path, item_kb, rru, wru):
+    # DynamoDB developer guide: a read unit covers an item up to 4 KB, a write unit up to 1 KB.
+    # All misses (hit 0): reads 2.628 M x rru, writes 2.628 M x wru request units.
+    got = priced(tmp_path, f"""
+        small: {{kind: managed_api, model: meta.llama3-1-8b-instruct-v1:0}}
+        router:
+          kind: router
+          cache: {{hit_fraction: 0.0, item_kb: {item_kb}}}
+          routes: [{{to: small, share: 1.0}}]
+    """)
+    its = items(got["router"])
+    assert_allclose(its["response-cache lookups (DynamoDB reads)"].quantity, 2.628 * rru)
+    assert_allclose(its["response-cache fills on misses (DynamoDB writes)"].quantity, 2.628 * wru)
+
+
+def test_router_cache_default_item_is_out_tokens_times_4_bytes(tmp_path):
+    # out_tokens 256 x 4 bytes = 1,024 bytes = 1 KB: 1 write unit per fill (2 when a KB was
+    # taken as 1,000 bytes); all misses: 2.628 M write units
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD.replace("out_tokens: 50", "out_tokens: 256") + textwrap.indent(
+        textwrap.dedent("""
+        small: {kind: managed_api, model: meta.llama3-1-8b-instruct-v1:0}
+        router: {kind: router, cache: {hit_fraction: 0.0}, routes: [{to: small, share: 1.0}]}
+        """), "  "))
+    router = {o.name: o for o in estimate(load_params(path)).options}["router"]
+    assert_allclose(items(router)["response-cache fills on misses (DynamoDB writes)"].quantity,
+                    2.628)
+
+
 def test_router_shares_must_add_up_to_one(tmp_path):
     with pytest.raises(CostlibError, match="add up to 1"):
         priced(tmp_path, """
@@ -247,3 +285,33 @@ def test_router_loop_is_an_error(tmp_path):
             a: {kind: router, routes: [{to: b, share: 1.0}]}
             b: {kind: router, routes: [{to: a, share: 1.0}]}
         """)
+
+
+# --- renamed keys -----------------------------------------------------------------------------
+
+
+def test_old_instance_hour_cost_key_says_how_to_migrate(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + textwrap.indent(textwrap.dedent("""
+        fleet: {kind: self_hosted, platform: ec2, instance: g5.xlarge, batch_size: 2,
+                tokens_per_second_per_instance: 100, instance_hour_cost: 1.006}
+    """), "  "))
+    with pytest.raises(CostlibError) as err:
+        load_params(path)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg == (f"{path}: options.fleet: instance_hour_cost was renamed: use "
+                   "usd_per_instance_hour")
+
+
+def test_new_usd_per_instance_hour_key_prices_the_fleet(tmp_path):
+    # 1 instance all month (steady 1 rps, 150 tokens/request, capacity 100 x 2 = 200 tokens/s)
+    # at the given 1.006 USD/h: 730 x 1.006 = 734.38 USD
+    o = priced(tmp_path, """
+        fleet: {kind: self_hosted, platform: ec2, instance: g5.xlarge, batch_size: 2,
+                tokens_per_second_per_instance: 100, usd_per_instance_hour: 1.006,
+                ebs_gb_per_instance: 0, image_gb: 0}
+    """)["fleet"]
+    hours = [li for li in o.line_items if li.unit == "instance-hour"][0]
+    assert hours.unit_usd == 1.006 and hours.source == "params file"
+    assert_allclose(hours.monthly_usd, 730 * 1.006)

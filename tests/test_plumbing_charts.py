@@ -86,7 +86,7 @@ def test_lever_changes_spec_only_targeted_priced_rows():
     assert spec["encoding"]["x"]["field"] == "change_pct"
 
 
-def test_charts_from_a_real_estimate_stay_small():
+def test_charts_from_a_real_estimate_stay_small(fixture_prices):
     from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
     from costlib.core.paths import PARAMS_DIR

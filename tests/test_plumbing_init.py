@@ -16,7 +16,8 @@ from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 
 PARAMS = {
     "workload": {"in_tokens": 2000, "out_tokens": 500, "avg_rps": 2, "p95_latency_ms": 1000},
@@ -94,3 +95,50 @@ def test_plumbing_misspelt_key_is_an_error():
         Plumbing.model_validate({"network": {"aws_paht": "nat"}})
     with pytest.raises(ValidationError):
         Plumbing.model_validate({"retreival": {}})
+
+
+# --- renamed keys: an old key is a one-line error saying how to migrate ------------------------
+
+
+@pytest.mark.parametrize("block, old, new", [
+    ("observability", "xray_usd_per_1m_traces", "usd_per_1m_xray_traces"),
+    ("observability", "custom_metric_usd_per_month", "usd_per_custom_metric_month"),
+    ("retrieval.embedding", "instance_hour_usd", "usd_per_instance_hour"),
+    ("retrieval.vector_store", "instance_hour_usd", "usd_per_instance_hour"),
+    ("retrieval.vector_store", "dynamodb_storage_usd_per_gb_month", "usd_per_dynamodb_gb_month"),
+])
+def test_load_params_old_price_key_says_how_to_migrate(tmp_path, block, old, new):
+    from costlib.bill.params import load_params
+    from costlib.core.errors import CostlibError
+
+    parts = block.split(".")
+    yaml_block = f"{parts[0]}:\n" + (f"  {parts[1]}:\n    {old}: 1.0\n" if len(parts) > 1
+                                     else f"  {old}: 1.0\n")
+    path = tmp_path / "p.yaml"
+    path.write_text("workload: {in_tokens: 100, out_tokens: 50, avg_rps: 1, p95_latency_ms: 500}\n"
+                    "options:\n  api: {kind: managed_api, model: m}\n" + yaml_block)
+    with pytest.raises(CostlibError) as err:
+        load_params(path)
+    assert str(err.value) == f"{path}: {block}: {old} was renamed: use {new}"
+
+
+@pytest.mark.parametrize("block, key", [
+    ("observability", "usd_per_1m_xray_traces"),
+    ("observability", "usd_per_custom_metric_month"),
+    ("retrieval.embedding", "usd_per_instance_hour"),
+    ("retrieval.vector_store", "usd_per_instance_hour"),
+    ("retrieval.vector_store", "usd_per_dynamodb_gb_month"),
+])
+def test_load_params_new_price_key_is_read(tmp_path, block, key):
+    from costlib.bill.params import load_params
+
+    parts = block.split(".")
+    yaml_block = f"{parts[0]}:\n" + (f"  {parts[1]}:\n    {key}: 1.5\n" if len(parts) > 1
+                                     else f"  {key}: 1.5\n")
+    path = tmp_path / "p.yaml"
+    path.write_text("workload: {in_tokens: 100, out_tokens: 50, avg_rps: 1, p95_latency_ms: 500}\n"
+                    "options:\n  api: {kind: managed_api, model: m}\n" + yaml_block)
+    node = load_params(path).plumbing
+    for part in parts:
+        node = getattr(node, part)
+    assert getattr(node, key) == 1.5

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
 
 from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.network import (
-    NetworkSettings,
-    alb_lcu,
-    cross_az_billed_gb,
-    gb_per_month,
-    price_network,
-)
+from costlib.bill.plumbing.network import NetworkSettings, price_network
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 GB = 2**30
 MONTH_S = 730 * 3600  # 2,628,000 s
 
@@ -42,30 +34,6 @@ def managed(in_tokens, out_tokens, rps, model="meta.llama3-1-8b-instruct-v1:0"):
 
 def by_item(items, text):
     return [li for li in items if text in li.item]
-
-
-@pytest.mark.parametrize("kind", ["scalar", "list", "array", "series"])
-def test_gb_per_month_gib(kind):
-    # 2**30 bytes x 3 requests = 3 GB (AWS GB = 2**30 bytes)
-    x = {"scalar": GB, "list": [GB, GB], "array": np.array([GB, GB]),
-         "series": pd.Series([GB, GB])}[kind]
-    assert_allclose(gb_per_month(x, 3), 3.0)
-
-
-def test_cross_az_billed_gb_both_directions():
-    # 10 GB moved, all across AZs: billed out and in -> 20 GB; none across -> 0
-    assert_allclose(cross_az_billed_gb(10.0, [1.0, 0.5, 0.0]), [20.0, 10.0, 0.0])
-
-
-def test_alb_lcu_each_dimension():
-    # new connections: 100 rps / 25 = 4 LCU
-    assert alb_lcu(100.0, 0.0, 0.0) == pytest.approx(4.0)
-    # active connections: 1 rps x 6000 s open = 6000 concurrent / 3000 = 2 LCU
-    assert alb_lcu(1.0, 0.0, 6000.0) == pytest.approx(2.0)
-    # processed bytes: 1 rps x 3600 s x (2**30 / 3600) bytes = 1 GB/h = 1 LCU (> 1/25)
-    assert alb_lcu(1.0, GB / 3600.0, 0.0) == pytest.approx(1.0)
-    # vectorised over a profile
-    assert_allclose(alb_lcu(np.array([25.0, 50.0]), 0.0, 0.0), [1.0, 2.0])
 
 
 def test_price_network_nat_hand_calc():
@@ -170,3 +138,25 @@ def test_nat_lever_swing_shrinks_with_traffic():
                                                    vector_store_cross_az_fraction=0.0))
         swings.append((before - after) / before)
     assert swings[0] > swings[1] > swings[2] > 0
+
+
+@pytest.mark.parametrize("item_kb, back", [
+    # item_kb 2 = 2 x 1,024 bytes + 1,024 overhead = 3,072 bytes back
+    (2.0, 3072.0),
+    # default: 500 output tokens x 4 bytes + 1,024 = 3,024
+    (None, 3024.0),
+])
+def test_request_hops_response_cache_item_in_kb_of_1024_bytes(item_kb, back):
+    from costlib.bill.plumbing.network import request_hops
+
+    cache = {"hit_fraction": 0.5} | ({"item_kb": item_kb} if item_kb else {})
+    ctx, p = ctx_for({"workload": {"in_tokens": 2000, "out_tokens": 500, "avg_rps": 1,
+                                   "p95_latency_ms": 1000},
+                      "options": {"m": {"kind": "managed_api",
+                                        "model": "meta.llama3-1-8b-instruct-v1:0"},
+                                  "r": {"kind": "router", "cache": cache,
+                                        "routes": [{"to": "m", "share": 1.0}]}}}, 1.0)
+    hop = [h for h in request_hops(NetworkSettings(), ctx, p.options["r"])
+           if "response cache" in h.name][0]
+    assert hop.bytes_out == 1024.0
+    assert hop.bytes_back == back

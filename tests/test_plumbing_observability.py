@@ -5,26 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 from costlib.core.errors import CostlibError
 from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.observability import (
-    ObservabilitySettings,
-    insights_gb_scanned,
-    log_bytes_per_request,
-    log_storage_gb_months,
-    price_observability,
-)
+from costlib.bill.plumbing.observability import ObservabilitySettings, price_observability
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 GB = 2**30
 MONTH_S = 730 * 3600
 
@@ -35,30 +28,6 @@ def managed(in_tokens, out_tokens, rps, model="meta.llama3-1-8b-instruct-v1:0"):
                                "options": {"m": {"kind": "managed_api", "model": model}}})
     profile = build_profile(TrafficShape(shape="steady"), avg_rps=rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
-
-
-def test_log_bytes_per_request_hand():
-    # metadata only: 1024; payloads: 1024 + (2000 + 500) x 4 = 11,024; two copies (app and
-    # Bedrock invocation logging): 1024 + 2 x 10,000 = 21,024
-    assert log_bytes_per_request(2000, 500) == 1024.0
-    assert log_bytes_per_request(2000, 500, log_payloads=True) == 11024.0
-    assert log_bytes_per_request(2000, 500, log_payloads=True, payload_copies=2) == 21024.0
-    # token traces: 500 x 150 = 75,000 more; 10 % sampled metadata: 102.4
-    assert log_bytes_per_request(2000, 500, token_level_traces=True) == 76024.0
-    assert log_bytes_per_request(2000, 500, log_sample_rate=0.1) == pytest.approx(102.4)
-    # vectorised over prompt sizes
-    assert_allclose(log_bytes_per_request(np.array([1000, 3000]), 500, log_payloads=True),
-                    [1024 + 6000, 1024 + 14000])
-
-
-def test_log_storage_and_insights_hand():
-    # 304.1667 GB/month = 10 GB/day (730 h = 30.4167 days); 7-day retention = 70 GB-month;
-    # compressed to 20 %: 14
-    per_month = 10 * 730 / 24
-    assert log_storage_gb_months(per_month, 7) == pytest.approx(70.0)
-    assert log_storage_gb_months(per_month, 7, 0.2) == pytest.approx(14.0)
-    # 4 queries a day each scanning one day: 4 x 10 GB x 30.4167 days = 1,216.67 GB/month
-    assert insights_gb_scanned(per_month, 4, 1) == pytest.approx(4 * per_month)
 
 
 def test_price_observability_payloads_hand():
@@ -82,12 +51,12 @@ def test_payload_sampling_lever_cuts_ingestion():
 
 def test_xray_needs_a_price():
     ctx, p = managed(2000, 500, 1.0)
-    with pytest.raises(CostlibError, match="observability.xray_usd_per_1m_traces"):
+    with pytest.raises(CostlibError, match="observability.usd_per_1m_xray_traces"):
         price_observability(ObservabilitySettings(trace_sample_rate=0.05), ctx, p.options["m"],
                             None)
     # 5 % of 2,628,000 = 131,400 traces = 0.1314 M x 5.00 USD (aws.amazon.com/xray/pricing)
     items = price_observability(ObservabilitySettings(trace_sample_rate=0.05,
-                                                      xray_usd_per_1m_traces=5.0),
+                                                      usd_per_1m_xray_traces=5.0),
                                 ctx, p.options["m"], None)
     assert items[-1].monthly_usd == pytest.approx(0.1314 * 5.0)
 

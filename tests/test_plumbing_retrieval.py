@@ -4,31 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
 
 from costlib.core.errors import CostlibError
 from costlib.bill.options import PRICERS
 from costlib.bill.context import Context
 from costlib.bill.params import Params
 from costlib.bill.plumbing import Plumbing, extra_input_tokens, price_plumbing
-from costlib.bill.plumbing.retrieval import (
-    RetrievalSettings,
-    aurora_acus,
-    chunk_record_bytes,
-    context_tokens_per_request,
-    embedding_dims,
-    hnsw_index_gib,
-    opensearch_serverless_ocus,
-    price_retrieval,
-    request_units,
-)
+from costlib.bill.plumbing.retrieval import RetrievalSettings, embedding_dims, price_retrieval
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 GB = 2**30
 MONTH_S = 730 * 3600
 
@@ -46,52 +34,6 @@ def item(items, text):
     hits = [li for li in items if text in li.item]
     assert hits, f"no line item with {text!r}"
     return hits[0]
-
-
-@pytest.mark.parametrize("kind", ["scalar", "list", "array", "series"])
-def test_context_tokens_per_request_hand(kind):
-    # 5 chunks x 400 tokens x 0.5 kept = 1000
-    kept = {"scalar": 0.5, "list": [0.5, 1.0], "array": np.array([0.5, 1.0]),
-            "series": pd.Series([0.5, 1.0])}[kind]
-    out = np.atleast_1d(context_tokens_per_request(5, 400, kept))
-    assert out[0] == pytest.approx(1000.0)
-
-
-def test_hnsw_index_gib_opensearch_published_example():
-    # OpenSearch k-NN docs, memory estimation: 1 M vectors, 256 dims, M = 16:
-    # 1.1 * (4 * 256 + 8 * 16) * 1,000,000 ~= 1.267 GB (decimal GB there; ours is GiB)
-    assert hnsw_index_gib(1_000_000, 256, 16) * GB / 1e9 == pytest.approx(1.267, abs=5e-4)
-
-
-def test_dims_lever_shrinks_storage_and_memory():
-    # 384 against 1024 dims, 400-token chunks, no metadata:
-    # record 4*384 + 1600 = 3136 vs 4*1024 + 1600 = 5696 bytes; index 1.1*(1536+128) vs
-    # 1.1*(4096+128) bytes per vector -> ratio 1664/4224 = 0.394
-    assert_allclose(chunk_record_bytes([384, 1024], 400), [3136.0, 5696.0])
-    ratio = hnsw_index_gib(1e6, 384) / hnsw_index_gib(1e6, 1024)
-    assert ratio == pytest.approx(1664 / 4224)
-
-
-def test_opensearch_serverless_ocus_floor_and_growth():
-    # floor: 2 OCUs with redundancy (0.5 x 2 indexing + 0.5 x 2 search), 1 without
-    assert opensearch_serverless_ocus(0.01) == 2.0
-    assert opensearch_serverless_ocus(0.01, redundancy=False) == 1.0
-    # 10 GiB index, 2 replicas, 3 GiB usable per OCU: 20 / 3 = 6.67 -> 7 search + 1 indexing
-    assert opensearch_serverless_ocus(10.0) == 8.0
-    sizes = np.array([0.1, 1, 5, 10, 50])
-    assert np.all(np.diff(opensearch_serverless_ocus(sizes)) >= 0)
-
-
-def test_aurora_acus_half_steps():
-    # 3 GiB / (2 GiB/ACU * 0.5) = 3 ACU; 3.1 -> 3.5; tiny -> the 0.5 floor
-    assert_allclose(aurora_acus(np.array([3.0, 3.1, 0.01])), [3.0, 3.5, 0.5])
-
-
-def test_request_units_dynamodb_sizes():
-    # 1,800-byte chunk text: 1 read unit (<= 4 KB), eventually consistent 0.5; 2 write units
-    assert request_units(1800, 4096) == 1.0
-    assert request_units(1800, 4096, eventually_consistent=True) == 0.5
-    assert request_units(1800, 1024) == 2.0
 
 
 def test_embedding_dims_titan_rejects_384():
@@ -136,7 +78,7 @@ def test_price_retrieval_aurora_and_dynamodb_hand():
     # writes: 10,000 chunks x ceil(5896 / 4096) = 2 I/Os = 20,000 I/Os = 0.02 M x 0.20
     assert item(items, "Aurora I/O").monthly_usd == pytest.approx(0.02 * 0.20)
     s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess",
-                                                      "dynamodb_storage_usd_per_gb_month": 0.25})
+                                                      "usd_per_dynamodb_gb_month": 0.25})
     items = price_retrieval(s, ctx, p.options["m"], None)
     # reads: chunk text 1600 + 200 = 1800 bytes -> 0.5 RRU (eventual) x 5 chunks x 2,628,000
     # = 6.57 M RRU x 0.125 = 0.82125 USD
@@ -148,7 +90,7 @@ def test_price_retrieval_aurora_and_dynamodb_hand():
 def test_price_retrieval_dynamodb_storage_missing_names_key():
     ctx, p = managed(2000, 1.0)
     s = RetrievalSettings(enabled=True, vector_store={"kind": "dynamodb_inprocess"})
-    with pytest.raises(CostlibError, match="dynamodb_storage_usd_per_gb_month"):
+    with pytest.raises(CostlibError, match="usd_per_dynamodb_gb_month"):
         price_retrieval(s, ctx, p.options["m"], None)
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 from costlib.bill.context import Context
 from costlib.bill.params import Params
-from costlib.bill.plumbing.security import SecuritySettings, kms_requests_per_month, price_security
+from costlib.bill.plumbing.security import SecuritySettings, price_security
 from costlib.tables.prices import load_price_book
 from costlib.formulas.traffic import TrafficShape, build_profile
 
-BOOK = load_price_book()
+FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
+BOOK = load_price_book(tables_dir=FIXTURE_PRICES, genai_import=False)  # tests/fixtures/prices
 
 
 def ctx_at(rps):
@@ -24,11 +23,6 @@ def ctx_at(rps):
                                                  "model": "meta.llama3-1-8b-instruct-v1:0"}}})
     profile = build_profile(TrafficShape(shape="steady"), avg_rps=rps)
     return Context(params=p, profile=profile, prices=BOOK, base_dir=Path(".")), p
-
-
-def test_kms_requests_per_month_hand():
-    # 1,000 requests x 3 objects = 3,000 KMS calls; one data key per 100 objects: 30
-    assert_allclose(kms_requests_per_month(1000, 3, np.array([1, 100])), [3000.0, 30.0])
 
 
 def test_price_security_default_one_key():

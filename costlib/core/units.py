@@ -12,8 +12,21 @@ SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_MINUTE = 60.0
 MINUTES_PER_HOUR = 60.0
 SECONDS_PER_MONTH = HOURS_PER_MONTH * SECONDS_PER_HOUR
-DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
+HOURS_PER_DAY = 24.0
+SECONDS_PER_DAY = HOURS_PER_DAY * SECONDS_PER_HOUR
+DAYS_PER_MONTH = HOURS_PER_MONTH / HOURS_PER_DAY
+MILLISECONDS_PER_SECOND = 1_000.0
+BYTES_PER_KB = 1024
+"""A KB as AWS uses it for DynamoDB item sizes and Aurora I/O units: 1,024 bytes."""
 BYTES_PER_GB = 2**30
+"""A GB (GiB) as AWS meters data transfer, storage and logs: 2**30 bytes."""
+BYTES_PER_TOKEN_TEXT = 4.0
+"""Average bytes of UTF-8 text per token (English, Llama/GPT-style tokenizers). An
+approximation, not a fact of any tokenizer: it sizes prompts, answers and chunks in bytes."""
 TOKENS_PER_1K = 1_000.0
 TOKENS_PER_1M = 1_000_000.0
+PER_1M = 1_000_000.0
+"""Divisor of prices quoted per million (requests, request units, traces)."""
+PER_10K = 10_000.0
+"""Divisor of prices quoted per 10,000 requests (KMS, Secrets Manager)."""
 DEFAULT_REGION = "us-east-1"

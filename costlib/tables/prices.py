@@ -512,7 +512,7 @@ def _apply_discounts(rows: pd.DataFrame, discounts: dict[str, float], where: str
 
 
 def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | None = None,
-                    tables_dir: Path | None = None) -> PriceBook:  # fmt: skip
+                    tables_dir: Path | None = None, genai_import: bool = True) -> PriceBook:  # fmt: skip
     """Load, check and combine every price the workbook can use.
 
     Parameters
@@ -523,6 +523,9 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
         Folder of the params file; ``overrides_file`` is relative to it (default: cwd).
     tables_dir : Path, optional
         Folder of the price tables (default ``costlib/data/prices``); tests use a copy.
+    genai_import : bool
+        Add the Bedrock per-token rows of the installed genai-prices package (default). A
+        fixture table that carries its own Bedrock rows passes False.
 
     Returns
     -------
@@ -541,8 +544,10 @@ def load_price_book(settings: PriceSettings | None = None, *, base_dir: Path | N
         tuple(sorted(settings.discounts_pct.items())),
         settings.region,
         str(tables_dir or ""),
+        genai_import,
     )
-    rows, skipped, superseded, groups = _book_rows(key, tables_dir, override_path, settings)
+    rows, skipped, superseded, groups = _book_rows(key, tables_dir, override_path, settings,
+                                                   genai_import)
     return PriceBook(rows, settings, skipped=skipped, superseded=superseded, groups=groups)
 
 
@@ -560,7 +565,8 @@ def _file_key(path: Path | None) -> tuple:
 _BOOK_ROWS_CACHE: dict[tuple, tuple] = {}
 
 
-def _book_rows(key: tuple, tables_dir, override_path: Path | None, settings: PriceSettings):
+def _book_rows(key: tuple, tables_dir, override_path: Path | None, settings: PriceSettings,
+               genai_import: bool = True):
     """The validated rows of a price book, built once per distinct tables/overrides/discounts.
 
     Building them (importing genai-prices rows, overrides, discounts, checks) takes ~0.1 s;
@@ -569,7 +575,8 @@ def _book_rows(key: tuple, tables_dir, override_path: Path | None, settings: Pri
     """
     hit = _BOOK_ROWS_CACHE.get(key)
     if hit is None:
-        rows, skipped, superseded = _build_book_rows(tables_dir, override_path, settings)
+        rows, skipped, superseded = _build_book_rows(tables_dir, override_path, settings,
+                                                     genai_import)
         rows = rows.reset_index(drop=True)
         groups = {k: g for k, g in rows.groupby(["service", "name", "dimension"], sort=False)}
         hit = (rows, skipped, superseded, groups)
@@ -580,9 +587,10 @@ def _book_rows(key: tuple, tables_dir, override_path: Path | None, settings: Pri
     return rows, list(skipped), list(superseded), groups
 
 
-def _build_book_rows(tables_dir, override_path: Path | None, settings: PriceSettings):
+def _build_book_rows(tables_dir, override_path: Path | None, settings: PriceSettings,
+                     genai_import: bool = True):
     tables = load_tables(tables_dir)
-    imported, skipped = _genai_cached()
+    imported, skipped = _genai_cached() if genai_import else (tables.iloc[0:0], ())
     imported, superseded = _supersede(tables, imported)
     rows = pd.concat([tables, imported], ignore_index=True) if not imported.empty else tables
     check_prices(rows)

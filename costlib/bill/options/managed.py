@@ -3,19 +3,21 @@
 No fleet to size and nothing to pay while idle: the bill is tokens times the per-token prices of
 the chosen model, less what prompt caching and batch inference save. What it does not escape is
 the account quota: requests above the per-minute quota are throttled (HTTP 429).
+
+The formulas (:func:`~costlib.formulas.tokens.input_usd_per_request`,
+:func:`~costlib.formulas.tokens.throttled_fraction`) are in :mod:`costlib.formulas.tokens`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
+from costlib.bill.context import Context
 from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.core.units import SECONDS_PER_MINUTE, TOKENS_PER_1M
+from costlib.formulas.tokens import million_tokens, throttled_fraction
 
 
 class PromptCache(Strict):
@@ -75,90 +77,12 @@ class ManagedApiOption(Strict):
     operations: Operations = Operations()
 
 
-def input_usd_per_request(in_tokens, usd_per_1m_input, usd_per_1m_cache_read=0.0,
-                          usd_per_1m_cache_write=0.0, read_fraction=0.0, write_fraction=0.0):
-    """Cost of one request's prompt with prompt caching [USD/request].
-
-    Parameters
-    ----------
-    in_tokens : float or array_like
-        Input tokens per request [tokens].
-    usd_per_1m_input, usd_per_1m_cache_read, usd_per_1m_cache_write : float or array_like
-        Prices of uncached input, cache reads and cache writes [USD/1M tokens].
-    read_fraction, write_fraction : float or array_like
-        Shares of the input tokens read from and written to the cache [0-1].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [USD/request].
-
-    Notes
-    -----
-    ``in_tokens * ((1 - r - w) * p_in + r * p_read + w * p_write) / 1e6``, the way Bedrock
-    bills cached prompts: every input token is billed once, at the price of how it was served.
-
-    Examples
-    --------
-    Claude-style prices 3.00 in, 0.30 cache read; 2,000 tokens, 80 % read from cache:
-    2000 * (0.2 * 3.00 + 0.8 * 0.30) / 1e6 = 0.00168
-
-    >>> round(float(input_usd_per_request(2000, 3.00, 0.30, 3.75, 0.8, 0.0)), 8)
-    0.00168
-    """
-    uncached = 1.0 - np.add(read_fraction, write_fraction)
-    blended = (np.multiply(uncached, usd_per_1m_input)
-               + np.multiply(read_fraction, usd_per_1m_cache_read)
-               + np.multiply(write_fraction, usd_per_1m_cache_write))
-    return np.multiply(in_tokens, blended) / TOKENS_PER_1M
-
-
-def throttled_fraction(rps, step_s, tokens_per_request, requests_per_minute=None,
-                       tokens_per_minute=None):
-    """Share of requests above a per-minute quota [0-1].
-
-    Parameters
-    ----------
-    rps : array_like
-        Request rate in each step [requests/s].
-    step_s : float
-        Step length [s].
-    tokens_per_request : float
-        Tokens one request counts against a tokens-per-minute quota [tokens].
-    requests_per_minute, tokens_per_minute : float, optional
-        The quota; ``None`` means no limit of that kind.
-
-    Returns
-    -------
-    float
-        ``sum(max(0, demand - allowed)) / sum(demand)`` over the steps, where the allowed rate
-        is the tighter of the two quotas converted to requests/s.
-
-    Examples
-    --------
-    Two minutes at 2 and 6 rps against 240 requests/minute (4 rps): (0 + 2) / (2 + 6) = 0.25
-
-    >>> throttled_fraction([2.0, 6.0], 60.0, 100, requests_per_minute=240)
-    0.25
-    """
-    rps = np.asarray(rps, dtype=float)
-    allowed = np.inf
-    if requests_per_minute is not None:
-        allowed = min(allowed, requests_per_minute / SECONDS_PER_MINUTE)
-    if tokens_per_minute is not None:
-        allowed = min(allowed, tokens_per_minute / SECONDS_PER_MINUTE / tokens_per_request)
-    total = float(rps.sum())
-    if total == 0 or not np.isfinite(allowed):
-        return 0.0
-    return float(np.maximum(rps - allowed, 0.0).sum() / total)
-
-
 def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutcome:
     """Line items of a Bedrock on-demand option for one month."""
     w = ctx.workload
     reqs = ctx.requests_per_month
-    in_tok_m = reqs * w.in_tokens / TOKENS_PER_1M
-    out_tok_m = reqs * w.out_tokens / TOKENS_PER_1M
+    in_tok_m = float(million_tokens(reqs, w.in_tokens))
+    out_tok_m = float(million_tokens(reqs, w.out_tokens))
     p_in = ctx.price("bedrock", opt.model, "input", opt.usd_per_1m_input_tokens)
     p_out = ctx.price("bedrock", opt.model, "output", opt.usd_per_1m_output_tokens)
     items = []
@@ -194,3 +118,6 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
             ctx.profile.rps, ctx.profile.step_s, ctx.tokens_per_request,
             opt.quota.requests_per_minute, opt.quota.tokens_per_minute)
     return OptionOutcome(items, details)
+
+
+__all__ = ["PromptCache", "Quota", "ManagedApiOption", "price_managed"]

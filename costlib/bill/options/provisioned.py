@@ -6,6 +6,7 @@ throughput in the console and quotes it through the account team, so the params 
 they take. With no commitment the units may run on a schedule (business hours, say); traffic
 outside the schedule, and above the units' capacity, spills to on-demand prices of the same
 model. A 1- or 6-month commitment bills every hour of the month, so it cannot be scheduled.
+Model units and their request capacity come from :mod:`costlib.formulas.tokens`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.bill.fleet import FleetSchedule
-from costlib.formulas.fleet import schedule_mask
-from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items, per_step_to_month
-from costlib.core.schema import Strict
 from costlib.bill.context import Context
-from costlib.core.units import SECONDS_PER_MINUTE, SECONDS_PER_HOUR, TOKENS_PER_1M
+from costlib.bill.fleet import FleetSchedule
+from costlib.bill.lineitems import (
+    Operations,
+    OptionOutcome,
+    line_item,
+    operations_items,
+    per_step_to_month,
+)
+from costlib.core.schema import Strict
+from costlib.core.units import HOURS_PER_MONTH, SECONDS_PER_HOUR
+from costlib.formulas.fleet import schedule_mask
+from costlib.formulas.tokens import million_tokens, model_units_needed, provisioned_capacity_rps
 
 TERM_DIMENSIONS = {"no_commit": "pt_no_commit", "1_month": "pt_1_month", "6_month": "pt_6_month"}
 
@@ -70,22 +78,6 @@ class ProvisionedOption(Strict):
         return self
 
 
-def model_units_needed(tokens_per_s, tokens_per_minute_per_model_unit):
-    """Whole model units that carry a token rate [model units].
-
-    ``ceil(tokens_per_s * 60 / tokens_per_minute_per_model_unit)``, at least 1.
-
-    Examples
-    --------
-    100,000 tokens/s is 6,000,000 tokens/min; at 2,500,000 per unit: 2.4 -> 3 units.
-
-    >>> float(model_units_needed(100_000, 2_500_000))
-    3.0
-    """
-    units = np.divide(np.multiply(tokens_per_s, SECONDS_PER_MINUTE), tokens_per_minute_per_model_unit)
-    return np.maximum(np.ceil(units - 1e-9), 1.0)
-
-
 def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> OptionOutcome:
     """Line items of a provisioned-throughput option for one month."""
     w = ctx.workload
@@ -105,11 +97,11 @@ def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> Option
         units = float(model_units_needed(stat, opt.tokens_per_minute_per_model_unit))
     else:
         units = 0.0
-    capacity_rps = units * opt.tokens_per_minute_per_model_unit / SECONDS_PER_MINUTE / tpr
+    capacity_rps = float(provisioned_capacity_rps(units, opt.tokens_per_minute_per_model_unit, tpr))
     served_rps = np.where(on, np.minimum(rps, capacity_rps), 0.0)
     spilled_rps = rps - served_rps
     on_hours = per_step_to_month(on.astype(float), profile.step_s) * profile.step_s / SECONDS_PER_HOUR
-    billed_hours = on_hours if opt.term == "no_commit" else 730.0
+    billed_hours = on_hours if opt.term == "no_commit" else HOURS_PER_MONTH
     price = ctx.price("bedrock", opt.model, TERM_DIMENSIONS[opt.term], opt.usd_per_model_unit_hour)
     items = [line_item("inference", f"{opt.model} provisioned throughput ({opt.term})",
                        units * billed_hours, "model-unit-hour", price.usd, price.source)]
@@ -119,10 +111,10 @@ def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> Option
         p_in = ctx.price("bedrock", spill, "input")
         p_out = ctx.price("bedrock", spill, "output")
         items.append(line_item("inference", f"{spill} on-demand input tokens (spill)",
-                               spilled_requests * w.in_tokens / TOKENS_PER_1M, "1M tokens",
+                               float(million_tokens(spilled_requests, w.in_tokens)), "1M tokens",
                                p_in.usd, p_in.source))
         items.append(line_item("inference", f"{spill} on-demand output tokens (spill)",
-                               spilled_requests * w.out_tokens / TOKENS_PER_1M, "1M tokens",
+                               float(million_tokens(spilled_requests, w.out_tokens)), "1M tokens",
                                p_out.usd, p_out.source))
     items.extend(operations_items(opt.operations))
     total = float(rps.sum())
@@ -133,3 +125,6 @@ def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> Option
         "utilisation": float(served_rps.sum() / (capacity_rps * on.sum())) if units and on.any() else 0.0,
     }
     return OptionOutcome(items, details)
+
+
+__all__ = ["TERM_DIMENSIONS", "ProvisionedOption", "price_provisioned"]

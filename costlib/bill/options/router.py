@@ -4,30 +4,24 @@ The router looks every request up in a response cache (keyed by instruction plus
 context); hits are answered from it, misses are split among other options of the same params
 file by ``routes`` shares, each priced at the traffic it receives. The router's own work (a
 classifier call per request, the cache's reads and writes) is priced too: a router that runs a
-big model on every request can cost more than it saves.
+big model on every request can cost more than it saves. Cache reads and writes are DynamoDB
+request units of :mod:`costlib.formulas.vectorstores` (the same function the retrieval's chunk
+store uses), on an item of :func:`costlib.formulas.network.cached_answer_bytes`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from costlib.bill.context import Context
 from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.core.units import TOKENS_PER_1M
-
-DYNAMODB_READ_UNIT_KB = 4.0
-"""A read request unit covers an item of up to 4 KB (DynamoDB developer guide, read/write
-capacity modes)."""
-DYNAMODB_WRITE_UNIT_KB = 1.0
-"""A write request unit covers an item of up to 1 KB (same source)."""
-BYTES_PER_TOKEN_TEXT = 4.0
-"""Average bytes of UTF-8 text per token for English with Llama/GPT-style tokenizers; an
-approximation used to size cached answers."""
-
+from costlib.core.units import PER_1M
+from costlib.formulas.network import cached_answer_bytes
+from costlib.formulas.tokens import million_tokens
+from costlib.formulas.vectorstores import dynamodb_read_units, dynamodb_write_units
 
 class ResponseCache(Strict):
     """A response cache in DynamoDB on demand.
@@ -37,7 +31,8 @@ class ResponseCache(Strict):
     hit_fraction : float
         Share of requests answered from the cache [0-1].
     item_kb : float, optional
-        Size of a cached answer [KB]; default ``out_tokens * 4 bytes``.
+        Size of a cached answer [KB], 1 KB = 1,024 bytes as DynamoDB counts item sizes;
+        default ``out_tokens * 4 bytes`` (``BYTES_PER_TOKEN_TEXT``).
     strongly_consistent : bool
         Strongly consistent reads cost a full read unit, eventual ones half.
     """
@@ -89,31 +84,6 @@ class RouterOption(Strict):
         return self
 
 
-def dynamodb_read_units(item_kb, strongly_consistent=False):
-    """Read request units for one ``GetItem`` of an item [RRU].
-
-    ``ceil(item_kb / 4)``, halved for eventually consistent reads.
-
-    Examples
-    --------
-    >>> dynamodb_read_units(1.6), dynamodb_read_units(9.0, True)
-    (0.5, 3.0)
-    """
-    units = float(math.ceil(item_kb / DYNAMODB_READ_UNIT_KB))
-    return units if strongly_consistent else units / 2.0
-
-
-def dynamodb_write_units(item_kb):
-    """Write request units for one ``PutItem`` [WRU]: ``ceil(item_kb / 1)``.
-
-    Examples
-    --------
-    >>> dynamodb_write_units(1.6)
-    2.0
-    """
-    return float(math.ceil(item_kb / DYNAMODB_WRITE_UNIT_KB))
-
-
 def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
     """Line items of a router: its own work plus each route at its share of the traffic."""
     w = ctx.workload
@@ -121,21 +91,21 @@ def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
     items = []
     hit = opt.cache.hit_fraction if opt.cache else 0.0
     if opt.cache is not None:
-        item_kb = opt.cache.item_kb or w.out_tokens * BYTES_PER_TOKEN_TEXT / 1000.0
-        rru = dynamodb_read_units(item_kb, opt.cache.strongly_consistent)
-        wru = dynamodb_write_units(item_kb)
+        item_bytes = cached_answer_bytes(w.out_tokens, opt.cache.item_kb)
+        rru = dynamodb_read_units(item_bytes, opt.cache.strongly_consistent)
+        wru = dynamodb_write_units(item_bytes)
         p_read = ctx.price("dynamodb", "on_demand", "read_request_units")
         p_write = ctx.price("dynamodb", "on_demand", "write_request_units")
         items.append(line_item("retrieval", "response-cache lookups (DynamoDB reads)",
-                               reqs * rru / 1e6, "1M read request units", p_read.usd,
+                               reqs * rru / PER_1M, "1M read request units", p_read.usd,
                                p_read.source))
         items.append(line_item("retrieval", "response-cache fills on misses (DynamoDB writes)",
-                               reqs * (1 - hit) * wru / 1e6, "1M write request units",
+                               reqs * (1 - hit) * wru / PER_1M, "1M write request units",
                                p_write.usd, p_write.source))
     if opt.classifier is not None:
         p = ctx.price("bedrock", opt.classifier.model, "input")
         items.append(line_item("inference", f"router classifier {opt.classifier.model}",
-                               reqs * opt.classifier.tokens_per_request / TOKENS_PER_1M,
+                               float(million_tokens(reqs, opt.classifier.tokens_per_request)),
                                "1M tokens", p.usd, p.source))
     routes = {}
     for route in opt.routes:
@@ -150,3 +120,6 @@ def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
     items.extend(operations_items(opt.operations))
     details = {"cache_hit_fraction": hit, "routes": routes}
     return OptionOutcome(items, details)
+
+
+__all__ = ["ResponseCache", "Route", "Classifier", "RouterOption", "price_router"]

@@ -19,14 +19,16 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from costlib.formulas import worksheet
-from costlib.core.errors import CostlibError
+from costlib.bill.context import Context, Price
 from costlib.bill.fleet import FleetPolicy
-from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
 from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.bill.plumbing.renamed import reject_renamed
+from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
 from costlib.core.units import HOURS_PER_MONTH
+from costlib.formulas import worksheet
+from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
+from costlib.formulas.tokens import capacity_tokens_per_s
 
 DEFAULT_EBS_GB_PER_INSTANCE = 200.0
 """Root volume plus a local copy of the weights [GB]; an assumption to set per deployment."""
@@ -76,8 +78,9 @@ class SelfHostedOption(Strict):
         Tokens per second one sequence gets on an instance [tokens/s] (worksheet input).
     measured_curve : MeasuredCurve, optional
         Measured throughput-vs-concurrency to size the fleet from (beats the model).
-    instance_hour_cost : float, optional
-        Your own instance-hour price [USD/h]; default: the price table.
+    usd_per_instance_hour : float, optional
+        Your own instance-hour price [USD/h]; default: the price table. (Was
+        ``instance_hour_cost``.)
     fleet : FleetPolicy
         How the fleet follows traffic (fixed, autoscaled, scheduled; spot).
     spot_discount_pct : float, optional
@@ -104,7 +107,7 @@ class SelfHostedOption(Strict):
     batch_size: float | None = Field(None, gt=0)
     tokens_per_second_per_instance: float | None = Field(None, gt=0)
     measured_curve: MeasuredCurve | None = None
-    instance_hour_cost: float | None = Field(None, ge=0)
+    usd_per_instance_hour: float | None = Field(None, ge=0)
     fleet: FleetPolicy = FleetPolicy()
     spot_discount_pct: float | None = Field(None, ge=0, lt=100)
     ebs_gb_per_instance: float = Field(DEFAULT_EBS_GB_PER_INSTANCE, ge=0)
@@ -112,26 +115,18 @@ class SelfHostedOption(Strict):
     eks_cluster_share: float = Field(1.0, ge=0, le=1)
     operations: Operations = Operations()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"instance_hour_cost": "usd_per_instance_hour"})
+
     @model_validator(mode="after")
     def _spot_needs_a_discount(self):
         if self.fleet.spot is not None and self.spot_discount_pct is None \
-                and self.instance_hour_cost is None:
+                and self.usd_per_instance_hour is None:
             raise ValueError("fleet.spot is set: give spot_discount_pct (percent off on demand) "
-                             "or instance_hour_cost, since Spot prices float")
+                             "or usd_per_instance_hour, since Spot prices float")
         return self
-
-
-def capacity_tokens_per_s(tokens_per_second_per_instance, batch_size):
-    """What one instance serves at the batch it holds [tokens/s].
-
-    ``tokens_per_second_per_instance * batch_size`` (the denominator of worksheet formula 3).
-
-    Examples
-    --------
-    >>> float(capacity_tokens_per_s(1117.6, 16))
-    17881.6
-    """
-    return np.multiply(tokens_per_second_per_instance, batch_size, dtype=float)
 
 
 def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
@@ -185,13 +180,11 @@ def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
 def _instance_price(opt: SelfHostedOption, ctx: Context):
     if opt.platform == "sagemaker":
         name = opt.instance if opt.instance.startswith("ml.") else "ml." + opt.instance
-        price = ctx.price("sagemaker", name, "on_demand", opt.instance_hour_cost)
+        price = ctx.price("sagemaker", name, "on_demand", opt.usd_per_instance_hour)
     else:
         price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
-                          opt.instance_hour_cost)
-    if opt.fleet.spot is not None and opt.instance_hour_cost is None:
-        from costlib.bill.context import Price
-
+                          opt.usd_per_instance_hour)
+    if opt.fleet.spot is not None and opt.usd_per_instance_hour is None:
         factor = 1.0 - opt.spot_discount_pct / 100.0
         price = Price(price.usd * factor, f"{price.source} less {opt.spot_discount_pct:g}% (spot)")
     return price
@@ -248,3 +241,6 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     if tp.get("p95_ttft_ms") is not None:
         details["p95_ttft_ms"] = tp["p95_ttft_ms"]
     return OptionOutcome(items, details)
+
+
+__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "price_self_hosted"]

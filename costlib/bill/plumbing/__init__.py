@@ -18,13 +18,16 @@ Integration (the estimate): add :func:`extra_input_tokens` to ``workload.in_toke
 pricing inference (so retrieved context reaches the model bill and the throughput model),
 then append :func:`price_plumbing` to each top-level option's line items. The plumbing
 modules read ``ctx.workload.in_tokens`` as the whole prompt, context included.
+
+The formulas they use are in :mod:`costlib.formulas` (``network``, ``vectorstores``, ``logs``,
+``kms``, ``retries``, ``tokens``, ``serverless``); :class:`~costlib.bill.plumbing.hops.Hop`, the
+record of one leg of a request's path, is shared by the network and retrieval modules.
 """
 
 from __future__ import annotations
 
 from costlib.bill.lineitems import LineItem, OptionOutcome
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
 from costlib.bill.plumbing.failures import FailureSettings, price_failures
 from costlib.bill.plumbing.network import NetworkSettings, price_network
 from costlib.bill.plumbing.observability import (
@@ -67,16 +70,16 @@ def extra_input_tokens(plumbing: Plumbing) -> float:
     return _retrieval_extra_tokens(plumbing.retrieval)
 
 
-def price_plumbing(plumbing: Plumbing, ctx: Context, option,
-                   outcome: OptionOutcome) -> list[LineItem]:
+def price_plumbing(plumbing: Plumbing, ctx, option, outcome: OptionOutcome) -> list[LineItem]:
     """Every plumbing line item of one option for a month, category by category.
 
     Parameters
     ----------
     plumbing : Plumbing
-    ctx : Context
+    ctx : costlib.bill.context.Context
         The option's context; ``ctx.workload.in_tokens`` already includes
-        :func:`extra_input_tokens`.
+        :func:`extra_input_tokens`. (Not imported here: ``bill.context`` refers to
+        ``bill.params``, which imports this package.)
     option : option params model
         ``option.kind`` in ``managed_api``, ``provisioned``, ``self_hosted``, ``router``.
     outcome : OptionOutcome

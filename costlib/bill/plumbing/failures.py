@@ -40,6 +40,9 @@ Baseline (defaults): AWS SDK standard retry mode (3 attempts, backoff, a retry b
 an assumption), throttled attempts not billed, nothing discarded after processing, no OOM
 restarts, no deploys that invalidate a response cache.
 
+The formulas (admitted rate, throttled and retried rates, stampedes, recomputation) are in
+:mod:`costlib.formulas.retries`.
+
 References
 ----------
 Bedrock Runtime API reference, ThrottlingException. AWS SDKs and Tools reference guide,
@@ -55,12 +58,20 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from costlib.bill.context import Context, leaf_shares
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.bill.context import leaf_shares
-from costlib.core.units import HOURS_PER_MONTH, SECONDS_PER_HOUR, SECONDS_PER_MINUTE, SECONDS_PER_MONTH
-from costlib.core.units import TOKENS_PER_1M
+from costlib.core.units import SECONDS_PER_MONTH
+from costlib.formulas import retries
+from costlib.formulas.fleet import spot_overhead
+from costlib.formulas.retries import (
+    allowed_rps,
+    capacity_lost_hours,
+    oom_restarts,
+    recompute_instance_hours,
+    stampede_extra_misses,
+)
+from costlib.formulas.tokens import capacity_tokens_per_s, usd_per_request
 
 
 class FailureSettings(Strict):
@@ -110,171 +121,13 @@ class FailureSettings(Strict):
 
 
 # --------------------------------------------------------------------------------------------
-# formulas
-
-
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
-
-
-def allowed_rps(tokens_per_request, requests_per_minute=None, tokens_per_minute=None):
-    """Request rate a per-minute quota admits [requests/s]; ``inf`` without a quota.
-
-    Notes
-    -----
-    ``min(rpm / 60, tpm / 60 / tokens_per_request)``
-
-    References
-    ----------
-    Amazon Bedrock user guide, "Quotas for the bedrock-runtime endpoint" (requests and tokens
-    per minute per model).
-
-    Examples
-    --------
-    240 requests/min, or 600,000 tokens/min at 2,500 tokens per request (4 rps):
-
-    >>> allowed_rps(2500, requests_per_minute=240), allowed_rps(2500, tokens_per_minute=600_000)
-    (4.0, 4.0)
-    """
-    allowed = np.inf
-    if requests_per_minute is not None:
-        allowed = min(allowed, requests_per_minute / SECONDS_PER_MINUTE)
-    if tokens_per_minute is not None:
-        allowed = min(allowed, tokens_per_minute / SECONDS_PER_MINUTE / tokens_per_request)
-    return float(allowed)
-
-
-def throttled_rps(demand_rps, allowed):
-    """Demand above the admitted rate in each step [requests/s].
-
-    Notes
-    -----
-    ``max(demand - allowed, 0)``
-
-    Examples
-    --------
-    >>> throttled_rps([2.0, 6.0], 4.0).tolist()
-    [0.0, 2.0]
-    """
-    return _out(np.maximum(np.asarray(demand_rps, dtype=float) - allowed, 0.0))
-
-
-def naive_retry_rps(demand_rps, allowed, max_attempts):
-    """Retry attempts under immediate retries, all failing in the same minute [requests/s].
-
-    Parameters
-    ----------
-    demand_rps : float or array_like
-        First attempts in each step [requests/s].
-    allowed : float
-        Admitted rate [requests/s].
-    max_attempts : int
-        Attempts per request including the first [-].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        ``(max_attempts - 1) * max(demand - allowed, 0)`` [requests/s].
-
-    Notes
-    -----
-    The quota of the minute is spent by the first attempts; immediate retries arrive in the
-    same minute and are throttled again, so each throttled request makes every attempt and
-    is still not served: attempts = ``max_attempts`` x throttled.
-
-    Examples
-    --------
-    6 rps against 4 allowed, 3 attempts: 2 throttled -> 4 retries/s, all failing.
-
-    >>> naive_retry_rps([2.0, 6.0], 4.0, 3).tolist()
-    [0.0, 4.0]
-    """
-    return _out((max_attempts - 1) * np.asarray(throttled_rps(demand_rps, allowed)))
-
-
-def budgeted_retry_rps(demand_rps, allowed, budget_fraction, max_attempts=3):
-    """Retries with backoff under a retry budget [requests/s].
-
-    Notes
-    -----
-    ``min(max(demand - allowed, 0), budget_fraction * demand)`` when ``max_attempts >= 2``,
-    else 0: at most ``budget_fraction`` of the traffic is retried.
-
-    Examples
-    --------
-    6 rps against 4 allowed, 10 % budget: min(2, 0.6) = 0.6 retries/s.
-
-    >>> [round(float(x), 9) for x in budgeted_retry_rps([2.0, 6.0], 4.0, 0.1)]
-    [0.0, 0.6]
-    """
-    d = np.asarray(demand_rps, dtype=float)
-    r = np.minimum(np.asarray(throttled_rps(d, allowed)), budget_fraction * d)
-    return _out(r if max_attempts >= 2 else np.zeros_like(r))
-
-
-def recovered_rps(retry_rps, demand_rps, allowed):
-    """Retries served in the next step's spare quota (backoff of about a step) [requests/s].
-
-    Notes
-    -----
-    ``min(retry[t], max(allowed - demand[t + 1], 0))``, the window treated as periodic.
-
-    Examples
-    --------
-    0.6 retries/s after the 6-rps minute land in the following 2-rps minute (2 spare):
-
-    >>> recovered_rps([0.0, 0.6], [2.0, 6.0], 4.0).tolist()
-    [0.0, 0.6]
-    """
-    retry = np.asarray(retry_rps, dtype=float)
-    spare_next = np.roll(np.maximum(allowed - np.asarray(demand_rps, dtype=float), 0.0), -1)
-    return _out(np.minimum(retry, spare_next))
-
-
-def extra_billed_requests(retries, billed_share, discarded=0.0):
-    """Request-equivalents billed again because of retries [requests].
-
-    Notes
-    -----
-    ``retries * billed_share + discarded``: each retried attempt bills its billed share;
-    every discarded-after-processing attempt that is retried bills in full again.
-
-    Examples
-    --------
-    >>> float(extra_billed_requests(1000.0, 0.0, 50.0)), float(extra_billed_requests(1000.0, 1.0))
-    (50.0, 1000.0)
-    """
-    return np.multiply(retries, billed_share) + np.asarray(discarded, dtype=float)
-
-
-def stampede_extra_misses(deploys_per_month, hit_fraction, avg_rps, cold_cache_minutes,
-                          prewarm_fraction=0.0):
-    """Extra cache misses after invalidations at deploy [requests/month].
-
-    Notes
-    -----
-    ``deploys * hit * rps * 60 * cold_minutes * (1 - prewarm)``: for ``cold_cache_minutes``
-    after each deploy, the requests that would have hit go to the model.
-
-    Examples
-    --------
-    8 deploys, 80 % hits, 2 rps, 30 cold minutes: 8 * 0.8 * 2 * 1800 = 23,040
-
-    >>> float(stampede_extra_misses(8, 0.8, 2.0, 30))
-    23040.0
-    """
-    return (np.multiply(np.multiply(deploys_per_month, hit_fraction), avg_rps)
-            * SECONDS_PER_MINUTE * np.asarray(cold_cache_minutes, dtype=float)
-            * (1.0 - np.asarray(prewarm_fraction, dtype=float)))
-
-
-# --------------------------------------------------------------------------------------------
 # per-option retry accounting
 
 
 def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
     """Monthly retries, extra billed request-equivalents and unserved requests of a policy.
+
+    :func:`costlib.formulas.retries.retry_accounting` with the settings of the block.
 
     Parameters
     ----------
@@ -289,33 +142,9 @@ def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
     dict
         ``throttled``, ``retries``, ``extra_billed``, ``unserved`` [requests/month].
     """
-    d = np.atleast_1d(np.asarray(demand_rps, dtype=float))
-    exc = np.atleast_1d(throttled_rps(d, allowed))
-    served = d - exc
-    disc = s.discarded_after_processing_fraction * served
-    if s.retry_policy == "none" or s.max_attempts < 2:
-        retries = np.zeros_like(d)
-        extra = np.zeros_like(d)
-        unserved = exc
-    elif s.retry_policy == "naive":
-        retries = np.atleast_1d(naive_retry_rps(d, allowed, s.max_attempts)) + disc
-        extra = (np.atleast_1d(naive_retry_rps(d, allowed, s.max_attempts))
-                 * s.billed_share_of_throttled_attempts + disc)
-        unserved = exc
-    else:
-        want = exc + disc
-        cap = s.retry_budget_fraction * d
-        retries = np.minimum(want, cap)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share_thr = np.where(want > 0, exc / np.where(want > 0, want, 1.0), 0.0)
-        r_thr = retries * share_thr
-        extra = r_thr * s.billed_share_of_throttled_attempts + retries * (1.0 - share_thr)
-        recovered = np.atleast_1d(recovered_rps(r_thr, d, allowed)) if d.size > 1 else r_thr
-        unserved = exc - recovered
-    month = SECONDS_PER_MONTH
-    return {k: float(np.mean(v)) * month for k, v in
-            {"throttled": exc, "retries": retries, "extra_billed": extra,
-             "unserved": np.maximum(unserved, 0.0)}.items()}
+    return retries.retry_accounting(
+        demand_rps, allowed, s.retry_policy, s.max_attempts, s.retry_budget_fraction,
+        s.billed_share_of_throttled_attempts, s.discarded_after_processing_fraction)
 
 
 def _bedrock_usd_per_request(ctx: Context, leaf) -> tuple[float, str]:
@@ -328,7 +157,7 @@ def _bedrock_usd_per_request(ctx: Context, leaf) -> tuple[float, str]:
         model = leaf.spill_model or leaf.model
         p_in = ctx.price("bedrock", model, "input")
         p_out = ctx.price("bedrock", model, "output")
-    usd = (w.in_tokens * p_in.usd + w.out_tokens * p_out.usd) / TOKENS_PER_1M
+    usd = float(usd_per_request(w.in_tokens, w.out_tokens, p_in.usd, p_out.usd))
     return usd, f"{model} input + output prices: {p_in.source}"
 
 
@@ -363,14 +192,15 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
     u = float(d.get("unserved_fraction", 0.0) or 0.0)
     acc = retry_accounting(s, np.array([total / SECONDS_PER_MONTH]),
                            total / SECONDS_PER_MONTH * (1.0 - u))
-    cap_tps = float(d.get("tokens_per_second_per_instance", 0.0)) * float(d.get("batch_size", 0.0))
+    cap_tps = float(capacity_tokens_per_s(float(d.get("tokens_per_second_per_instance", 0.0)),
+                                          float(d.get("batch_size", 0.0))))
     hour_usd, src = _instance_hour_price(outcome)
     scales = leaf.fleet.policy == "autoscaled"
     unit_usd = hour_usd if scales else 0.0
     src = src if scales else f"{leaf.fleet.policy} fleet: absorbed or unserved, no extra bill"
 
     def inst_hours(requests):
-        return requests * ctx.tokens_per_request / (cap_tps * SECONDS_PER_HOUR) if cap_tps else 0.0
+        return recompute_instance_hours(requests, ctx.tokens_per_request, cap_tps)
 
     items.append(line_item("failures", f"{prefix}retried attempts recomputed ({s.retry_policy} "
                            f"retries; capacity-equivalent)", inst_hours(acc["extra_billed"]),
@@ -380,8 +210,6 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
     billed_hours = next((li.quantity for li in outcome.line_items
                          if li.unit == "instance-hour" and li.category == "inference"), 0.0)
     if leaf.fleet.spot is not None:
-        from costlib.formulas.fleet import spot_overhead
-
         sp = spot_overhead(billed_hours, leaf.fleet.spot.interruptions_per_instance_month,
                            leaf.fleet.cold_start_min,
                            leaf.fleet.spot.in_flight_requests_per_instance)
@@ -390,11 +218,11 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
                                inst_hours(sp.recomputed_requests_per_month), "instance-hour",
                                unit_usd, src))
     if s.oom_restarts_per_instance_month:
-        restarts = s.oom_restarts_per_instance_month * billed_hours / HOURS_PER_MONTH
+        restarts = float(oom_restarts(s.oom_restarts_per_instance_month, billed_hours))
         minutes = leaf.fleet.cold_start_min if s.oom_restart_min is None else s.oom_restart_min
         items.append(line_item("failures", f"{prefix}OOM restarts: capacity lost ({restarts:.1f} "
                                "restarts; already billed in instance-hours)",
-                               restarts * minutes / 60.0, "instance-hour", 0.0,
+                               float(capacity_lost_hours(restarts, minutes)), "instance-hour", 0.0,
                                "count only (inside the fleet's billed hours)"))
         items.append(line_item("failures", f"{prefix}OOM restarts: in-flight requests recomputed "
                                "(capacity-equivalent)",
@@ -444,3 +272,6 @@ def price_failures(settings: FailureSettings, ctx: Context, option,
         items.append(line_item("failures", "no failure mode priced", 0.0, "request", 0.0,
                                "params file"))
     return items
+
+
+__all__ = ["FailureSettings", "retry_accounting", "price_failures"]

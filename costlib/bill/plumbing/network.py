@@ -9,9 +9,9 @@ endpoint. A self-hosted fleet and an in-VPC vector store (Aurora, EC2) sit in th
 two AZs and no zone affinity half of the calls to them cross an AZ boundary. Responses stream
 back to the client over the internet.
 
-Each hop carries bytes derived from tokens, vectors and chunks (see :func:`hop_bytes`) and is
-marked ``vpc`` (same VPC, a share crossing AZs), ``nat``, ``privatelink`` (interface endpoint),
-``gateway`` (S3/DynamoDB gateway endpoint, free) or ``internet``. The charges stack:
+Each hop carries bytes derived from tokens, vectors and chunks (:mod:`costlib.formulas.network`)
+and is marked ``vpc`` (same VPC, a share crossing AZs), ``nat``, ``privatelink`` (interface
+endpoint), ``gateway`` (S3/DynamoDB gateway endpoint, free) or ``internet``. The charges stack:
 
 - NAT gateway: per gateway-hour (one per AZ) plus per GB processed, both directions;
 - interface endpoint: per endpoint per AZ-hour plus per GB processed (tiered over the month);
@@ -28,37 +28,31 @@ References
 AWS prices: the price tables (``costlib/data/prices/network.csv``), each row with its source.
 ALB LCU dimensions: https://aws.amazon.com/elasticloadbalancing/pricing/ (25 new connections/s,
 3,000 active connections/min, 1 GB/h processed for EC2/IP targets, 1,000 rule evaluations/s).
+The byte, GB and LCU formulas are in :mod:`costlib.formulas.network`; :class:`Hop` is in
+:mod:`costlib.bill.plumbing.hops`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from costlib.core.errors import CostlibError
+from costlib.bill.context import Context, leaf_shares, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.plumbing.hops import PATHS, Hop
+from costlib.bill.plumbing.retrieval import retrieval_hops
 from costlib.core.schema import Strict
-from costlib.bill.context import Context, Price, leaf_shares, price_or_error, tiered_price
-from costlib.core.units import BYTES_PER_GB, HOURS_PER_MONTH
-
-BYTES_PER_TOKEN_TEXT = 4.0
-"""Average bytes of UTF-8 text per token (English, Llama/GPT-style tokenizers); an
-approximation, the same one :mod:`costlib.bill.options.router` uses to size cached answers."""
-
-FLOAT32_BYTES = 4.0
-"""Bytes of one float32 vector component (a fact of the format)."""
-
-ALB_NEW_CONNECTIONS_PER_LCU = 25.0
-"""New connections per second in one ALB LCU (AWS ELB pricing page)."""
-ALB_ACTIVE_CONNECTIONS_PER_LCU = 3000.0
-"""Active connections (sampled per minute) in one ALB LCU (AWS ELB pricing page)."""
-ALB_GB_PER_HOUR_PER_LCU = 1.0
-"""Processed GB per hour in one ALB LCU for EC2/IP/container targets (AWS ELB pricing page)."""
-
-PATHS = ("vpc", "nat", "privatelink", "gateway", "internet")
+from costlib.core.units import HOURS_PER_MONTH, PER_1M
+from costlib.formulas.network import (
+    alb_lcu,
+    cached_answer_bytes,
+    cross_az_billed_gb,
+    gb_per_month,
+    prompt_bytes,
+    streamed_response_bytes,
+)
 
 
 class NetworkSettings(Strict):
@@ -115,170 +109,6 @@ class NetworkSettings(Strict):
     nat_gateways: int | None = Field(None, ge=0)
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One leg of a request's path and back.
-
-    Attributes
-    ----------
-    name : str
-        ``"app -> Bedrock runtime"`` and the like.
-    bytes_out, bytes_back : float
-        Bytes sent and received per request that takes this hop [bytes].
-    share : float
-        Share of the option's requests that take the hop [0-1].
-    path : str
-        One of :data:`PATHS`.
-    service : str
-        AWS service endpoint name for ``privatelink`` hops (one interface endpoint each).
-    cross_az_fraction : float
-        For ``vpc`` hops: share of the bytes crossing an AZ [0-1].
-    """
-
-    name: str
-    bytes_out: float
-    bytes_back: float
-    share: float
-    path: str
-    service: str = ""
-    cross_az_fraction: float = 0.0
-
-
-# --------------------------------------------------------------------------------------------
-# formulas
-
-
-def gb_per_month(bytes_per_request, requests_per_month):
-    """Data volume of a per-request payload over a month [GB/month].
-
-    Parameters
-    ----------
-    bytes_per_request : float or array_like
-        Bytes per request [bytes].
-    requests_per_month : float or array_like
-        [requests/month].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [GB/month], with 1 GB = 2**30 bytes as AWS meters it.
-
-    Notes
-    -----
-    ``gb = bytes_per_request * requests_per_month / 2**30``
-
-    References
-    ----------
-    AWS meters data in GB of 2**30 bytes (:mod:`costlib.core.units`).
-
-    Examples
-    --------
-    1 MiB for each of 1,024 requests is 1 GiB:
-
-    >>> float(gb_per_month(2**20, 1024))
-    1.0
-    """
-    return np.multiply(bytes_per_request, requests_per_month) / BYTES_PER_GB
-
-
-def cross_az_billed_gb(gb_moved, cross_az_fraction):
-    """GB billed for inter-AZ transfer: each crossing byte pays going out and coming in [GB].
-
-    Notes
-    -----
-    ``billed_gb = 2 * gb_moved * cross_az_fraction``, priced at the per-GB
-    ``data_transfer/cross_az/each_direction`` rate (0.01 USD/GB each way in us-east-1).
-
-    References
-    ----------
-    AWS EC2 data-transfer pricing ("data transferred between AZs ... charged at $0.01/GB in
-    each direction"), as encoded by infracost's ``data_transfer`` resource (x2).
-
-    Examples
-    --------
-    100 GB moved, half of it across AZs: 2 * 100 * 0.5 = 100 GB billed.
-
-    >>> float(cross_az_billed_gb(100.0, 0.5))
-    100.0
-    """
-    return 2.0 * np.multiply(gb_moved, cross_az_fraction)
-
-
-def alb_lcu(rps, bytes_per_request, stream_seconds_per_request, connections_per_request=1.0):
-    """ALB load-balancer capacity units in use at a request rate [LCU].
-
-    Parameters
-    ----------
-    rps : float or array_like
-        Request rate [requests/s].
-    bytes_per_request : float or array_like
-        Bytes through the load balancer per request, both directions [bytes].
-    stream_seconds_per_request : float
-        Time a connection stays open per request [s].
-    connections_per_request : float
-        New connections per request (1: no keep-alive reuse; an assumption).
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [LCU], the largest of the dimensions below (rule evaluations assumed within the 10
-        free rules).
-
-    Notes
-    -----
-    ``max(rps * c / 25, rps * t / 3000, rps * 3600 * bytes / 2**30 / 1)``: new connections
-    per second, active connections (Little's law: rate x duration), GB processed per hour.
-
-    References
-    ----------
-    AWS Elastic Load Balancing pricing (LCU definition).
-
-    Examples
-    --------
-    10 rps, 10 s streams, 50,000 bytes each: new connections 10 / 25 = 0.4; active
-    10 * 10 / 3000 = 0.0333; bytes 10 * 3600 * 50000 / 2**30 = 1.6764 GB/h -> 1.6764 LCU
-
-    >>> round(float(alb_lcu(10.0, 50_000, 10.0)), 4)
-    1.6764
-    """
-    rps = np.asarray(rps, dtype=float)
-    new = rps * connections_per_request / ALB_NEW_CONNECTIONS_PER_LCU
-    active = rps * stream_seconds_per_request / ALB_ACTIVE_CONNECTIONS_PER_LCU
-    gb_h = rps * 3600.0 * np.asarray(bytes_per_request, dtype=float) / BYTES_PER_GB
-    out = np.maximum(np.maximum(new, active), gb_h / ALB_GB_PER_HOUR_PER_LCU)
-    return float(out) if out.ndim == 0 else out
-
-
-def prompt_bytes(in_tokens, overhead_bytes=0.0, bytes_per_token=BYTES_PER_TOKEN_TEXT):
-    """Bytes of a prompt sent to a model endpoint [bytes].
-
-    Notes
-    -----
-    ``in_tokens * bytes_per_token + overhead_bytes``
-
-    Examples
-    --------
-    >>> float(prompt_bytes(2000, 1024))
-    9024.0
-    """
-    return np.multiply(in_tokens, bytes_per_token) + overhead_bytes
-
-
-def streamed_response_bytes(out_tokens, stream_bytes_per_output_token, overhead_bytes=0.0):
-    """Bytes of a streamed answer [bytes].
-
-    Notes
-    -----
-    ``out_tokens * stream_bytes_per_output_token + overhead_bytes``
-
-    Examples
-    --------
-    >>> float(streamed_response_bytes(500, 100.0, 1024))
-    51024.0
-    """
-    return np.multiply(out_tokens, stream_bytes_per_output_token) + overhead_bytes
-
-
 # --------------------------------------------------------------------------------------------
 # hops
 
@@ -324,13 +154,10 @@ def request_hops(s: NetworkSettings, ctx: Context, option, retrieval=None,
     back = float(streamed_response_bytes(w.out_tokens, s.stream_bytes_per_output_token, ovh))
     hops.extend(_model_hops(s, ctx, option, up, back))
     if getattr(option, "kind", None) == "router" and option.cache is not None:
-        item = (option.cache.item_kb * 1000.0 if option.cache.item_kb
-                else w.out_tokens * BYTES_PER_TOKEN_TEXT)
+        item = cached_answer_bytes(w.out_tokens, option.cache.item_kb)
         hops.append(Hop("app -> DynamoDB response cache", ovh, item + ovh, 1.0, s.dynamodb_path,
                         "dynamodb"))
     if retrieval is not None and retrieval.enabled:
-        from costlib.bill.plumbing.retrieval import retrieval_hops
-
         hops.extend(retrieval_hops(retrieval, s, ctx))
     if log_bytes_per_request > 0:
         hops.append(Hop("app -> CloudWatch Logs", log_bytes_per_request + ovh, ovh, 1.0,
@@ -436,8 +263,11 @@ def _entry_items(s: NetworkSettings, ctx: Context, hops: list[Hop]) -> list[Line
         ]
     if s.entry in ("api_gateway_rest", "api_gateway_http"):
         name = "rest_api" if s.entry == "api_gateway_rest" else "http_api"
-        m = reqs / 1e6
+        m = reqs / PER_1M
         p = tiered_price(ctx, "api_gateway", name, "requests", m)
         return [line_item("network", f"API Gateway {name.replace('_', ' ')} requests", m,
                           "1M requests", p.usd, p.source)]
     return []
+
+
+__all__ = ["NetworkSettings", "PATHS", "Hop", "request_hops", "price_network"]

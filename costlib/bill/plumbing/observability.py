@@ -12,7 +12,7 @@ CloudWatch Logs bills ingestion per GB and storage per GB-month; Logs Insights p
 Storage is billed on compressed bytes; ``storage_compression_ratio`` defaults to 1 (no
 credit taken) because the ratio depends on your logs. The free tier (5 GB/month) is not
 deducted. Log bytes also travel to CloudWatch over the network (NAT or an interface endpoint):
-:func:`log_bytes_per_request` feeds the network hop.
+:func:`costlib.formulas.logs.log_bytes_per_request` feeds the network hop.
 
 References
 ----------
@@ -25,15 +25,21 @@ looked up in the price tables as ``xray/traces/recorded`` and
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from costlib.bill.context import Context, price_book, price_or_error, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT
-from costlib.bill.context import price_book, price_or_error, tiered_price
-from costlib.core.units import BYTES_PER_GB, DAYS_PER_MONTH
+from costlib.core.units import PER_1M
+from costlib.formulas.logs import (
+    DEFAULT_BYTES_PER_TOKEN_EVENT,
+    DEFAULT_METADATA_BYTES,
+    insights_gb_scanned,
+    log_bytes_per_request,
+    log_storage_gb_months,
+)
+from costlib.formulas.network import gb_per_month
 
 
 class ObservabilitySettings(Strict):
@@ -71,8 +77,9 @@ class ObservabilitySettings(Strict):
         Days of logs each query scans [days].
     custom_metrics : int
         Custom metrics (each name + dimension set) [metrics].
-    custom_metric_usd_per_month : float, optional
-        Flat price per metric-month when the tables lack it [USD].
+    usd_per_custom_metric_month : float, optional
+        Flat price per metric-month when the tables lack it [USD]. (Was
+        ``custom_metric_usd_per_month``.)
     alarms : int
         Standard-resolution alarms [alarms].
     dashboards : int
@@ -80,15 +87,16 @@ class ObservabilitySettings(Strict):
     trace_sample_rate : float
         Share of requests traced in X-Ray [0-1]. (The X-Ray SDK default rule records the first
         request each second and 5 % of the rest.)
-    xray_usd_per_1m_traces : float, optional
-        X-Ray price per million traces recorded when the tables lack it [USD].
+    usd_per_1m_xray_traces : float, optional
+        X-Ray price per million traces recorded when the tables lack it [USD]. (Was
+        ``xray_usd_per_1m_traces``.)
     """
 
-    metadata_bytes_per_request: float = Field(1024.0, ge=0)
+    metadata_bytes_per_request: float = Field(DEFAULT_METADATA_BYTES, ge=0)
     log_sample_rate: float = Field(1.0, ge=0, le=1)
     log_payloads: bool = False
     token_level_traces: bool = False
-    bytes_per_token_event: float = Field(150.0, ge=0)
+    bytes_per_token_event: float = Field(DEFAULT_BYTES_PER_TOKEN_EVENT, ge=0)
     payload_sample_rate: float = Field(1.0, ge=0, le=1)
     payload_kept_fraction: float = Field(1.0, ge=0, le=1)
     payload_copies: int = Field(1, ge=1)
@@ -97,105 +105,17 @@ class ObservabilitySettings(Strict):
     insights_queries_per_day: float = Field(0.0, ge=0)
     insights_days_scanned_per_query: float = Field(1.0, ge=0)
     custom_metrics: int = Field(0, ge=0)
-    custom_metric_usd_per_month: float | None = Field(None, ge=0)
+    usd_per_custom_metric_month: float | None = Field(None, ge=0)
     alarms: int = Field(0, ge=0)
     dashboards: int = Field(0, ge=0)
     trace_sample_rate: float = Field(0.0, ge=0, le=1)
-    xray_usd_per_1m_traces: float | None = Field(None, ge=0)
+    usd_per_1m_xray_traces: float | None = Field(None, ge=0)
 
-
-# --------------------------------------------------------------------------------------------
-# formulas
-
-
-def log_bytes_per_request(in_tokens, out_tokens, metadata_bytes=1024.0, log_sample_rate=1.0,
-                          log_payloads=False, token_level_traces=False, bytes_per_token_event=150.0,
-                          payload_sample_rate=1.0, payload_kept_fraction=1.0, payload_copies=1,
-                          bytes_per_token=BYTES_PER_TOKEN_TEXT):
-    """Average log bytes ingested per request [bytes].
-
-    Parameters
-    ----------
-    in_tokens, out_tokens : float or array_like
-        Prompt and answer tokens [tokens].
-    metadata_bytes : float
-        Metadata line [bytes].
-    log_sample_rate : float
-        Share of requests with a metadata line [0-1].
-    log_payloads, token_level_traces : bool
-        Whether payloads and per-token events are logged.
-    bytes_per_token_event : float
-        One token-level event [bytes].
-    payload_sample_rate, payload_kept_fraction : float
-        Sampling and redaction of payloads and token events [0-1].
-    payload_copies : int
-        Places writing the same payload [-].
-    bytes_per_token : float
-        Text bytes per token [bytes].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [bytes/request].
-
-    Notes
-    -----
-    ``meta * s_log + s_payload * kept * (copies * payload + traces)`` with
-    ``payload = (in + out) * bytes_per_token`` and ``traces = out * bytes_per_token_event``.
-
-    Examples
-    --------
-    2,000 + 500 tokens, payloads on: 1024 + 2500 * 4 = 11024 bytes; with 500 token events of
-    150 bytes: + 75,000 = 86,024; with a 1 % payload sample: 1024 + 0.01 * 85000 = 1874.
-
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True))
-    11024.0
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True))
-    86024.0
-    >>> float(log_bytes_per_request(2000, 500, log_payloads=True, token_level_traces=True,
-    ...                             payload_sample_rate=0.01))
-    1874.0
-    """
-    payload = (np.add(in_tokens, out_tokens) * bytes_per_token * payload_copies
-               if log_payloads else 0.0)
-    traces = np.multiply(out_tokens, bytes_per_token_event) if token_level_traces else 0.0
-    heavy = np.multiply(payload_sample_rate * payload_kept_fraction, np.add(payload, traces))
-    return np.multiply(metadata_bytes, log_sample_rate) + heavy
-
-
-def log_storage_gb_months(ingest_gb_per_month, retention_days, compression_ratio=1.0):
-    """Steady-state stored log volume billed per month [GB-month].
-
-    Notes
-    -----
-    ``ingest_gb_per_month / 30.417 * retention_days * compression_ratio`` (a month of 730 h
-    is 30.417 days): each day's logs stay ``retention_days``.
-
-    Examples
-    --------
-    100 GB a month kept 30 days: 100 / 30.4167 * 30 = 98.63 GB-month
-
-    >>> round(float(log_storage_gb_months(100.0, 30)), 2)
-    98.63
-    """
-    return (np.divide(ingest_gb_per_month, DAYS_PER_MONTH) * np.asarray(retention_days, dtype=float)
-            * compression_ratio)
-
-
-def insights_gb_scanned(ingest_gb_per_month, queries_per_day, days_scanned_per_query):
-    """Logs Insights data scanned per month [GB].
-
-    Notes
-    -----
-    ``queries_per_day * 30.417 * (ingest_gb_per_month / 30.417) * days_scanned``
-    ``= queries_per_day * ingest_gb_per_month * days_scanned``
-
-    Examples
-    --------
-    >>> float(insights_gb_scanned(100.0, 10, 1))
-    1000.0
-    """
-    return np.multiply(np.multiply(ingest_gb_per_month, queries_per_day), days_scanned_per_query)
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"custom_metric_usd_per_month": "usd_per_custom_metric_month",
+                                     "xray_usd_per_1m_traces": "usd_per_1m_xray_traces"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +141,7 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
     """Observability line items of one option for a month (always at least the log ingestion)."""
     s = settings
     reqs = ctx.requests_per_month
-    ingest_gb = reqs * request_log_bytes(s, ctx) / BYTES_PER_GB
+    ingest_gb = float(gb_per_month(request_log_bytes(s, ctx), reqs))
     what = "metadata"
     if s.log_payloads:
         what += " + prompt/response payloads"
@@ -242,14 +162,14 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
                                "GB scanned", p.usd, p.source))
     if s.custom_metrics:
         book = price_book(ctx)
-        if s.custom_metric_usd_per_month is None and book.has(
+        if s.usd_per_custom_metric_month is None and book.has(
                 "cloudwatch_metrics", "custom_metric", "metric_month"):
             p = tiered_price(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
                              s.custom_metrics)
         else:
             p = price_or_error(ctx, "cloudwatch_metrics", "custom_metric", "metric_month",
-                               s.custom_metric_usd_per_month,
-                               "observability.custom_metric_usd_per_month")
+                               s.usd_per_custom_metric_month,
+                               "observability.usd_per_custom_metric_month")
         items.append(line_item("observability", "CloudWatch custom metrics", s.custom_metrics,
                                "metric-month", p.usd, p.source))
     if s.alarms:
@@ -261,9 +181,9 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
         items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
                                "dashboard-month", p.usd, p.source))
     if uses_xray(s):
-        p = price_or_error(ctx, "xray", "traces", "recorded", s.xray_usd_per_1m_traces,
-                           "observability.xray_usd_per_1m_traces")
+        p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
+                           "observability.usd_per_1m_xray_traces")
         items.append(line_item("observability", f"X-Ray traces recorded "
                                f"({s.trace_sample_rate:.0%} sampled)",
-                               reqs * s.trace_sample_rate / 1e6, "1M traces", p.usd, p.source))
+                               reqs * s.trace_sample_rate / PER_1M, "1M traces", p.usd, p.source))
     return items

@@ -25,32 +25,32 @@ Serverless" (serverless-scaling.html). Aurora Serverless v2: 1 ACU is about 2 Gi
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from costlib.core.errors import CostlibError
+from costlib.bill.context import Context, price_book, price_or_error, tiered_price
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.plumbing.hops import Hop
+from costlib.bill.plumbing.renamed import reject_renamed
+from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
-from costlib.bill.plumbing.network import BYTES_PER_TOKEN_TEXT, FLOAT32_BYTES, Hop
-from costlib.bill.context import price_book, price_or_error, tiered_price
-from costlib.core.units import BYTES_PER_GB, HOURS_PER_MONTH, TOKENS_PER_1M
-
-HNSW_OVERHEAD = 1.1
-"""Multiplier of the OpenSearch HNSW memory estimate (OpenSearch k-NN documentation)."""
-AOSS_GIB_PER_OCU = 6.0
-"""Memory of one OpenSearch Serverless OCU [GiB] (AWS docs, serverless-scaling)."""
-AURORA_GIB_PER_ACU = 2.0
-"""Memory of one Aurora Serverless v2 ACU [GiB], approximately (AWS Aurora user guide)."""
-AURORA_IO_BYTES = 4096.0
-"""Aurora counts write I/Os in units of up to 4 KB (AWS Aurora pricing FAQ)."""
-DYNAMODB_READ_UNIT_BYTES = 4096.0
-"""One DynamoDB read request unit covers an item up to 4 KB (DynamoDB developer guide)."""
-DYNAMODB_WRITE_UNIT_BYTES = 1024.0
-"""One DynamoDB write request unit covers an item up to 1 KB (DynamoDB developer guide)."""
+from costlib.core.units import HOURS_PER_MONTH, PER_1M
+from costlib.formulas.network import prompt_bytes, vector_json_bytes
+from costlib.formulas.serverless import lambda_gb_seconds
+from costlib.formulas.tokens import context_tokens_per_request, million_tokens
+from costlib.formulas.vectorstores import (
+    aurora_acus,
+    aurora_write_ios,
+    chunk_record_bytes,
+    chunk_text_bytes,
+    dynamodb_read_units,
+    dynamodb_write_units,
+    hnsw_index_gib,
+    inprocess_index_gb_per_task,
+    opensearch_serverless_ocus,
+    stored_gb,
+)
 
 
 class EmbeddingSettings(Strict):
@@ -72,8 +72,9 @@ class EmbeddingSettings(Strict):
         Self-hosted: EC2 instance type of the embedding server.
     instances : int
         Self-hosted: servers running all month [-].
-    instance_hour_usd : float, optional
-        Self-hosted: your own instance-hour price [USD/h]; default the EC2 table.
+    usd_per_instance_hour : float, optional
+        Self-hosted: your own instance-hour price [USD/h]; default the EC2 table. (Was
+        ``instance_hour_usd``.)
     """
 
     hosting: Literal["managed", "self_hosted"] = "managed"
@@ -82,7 +83,12 @@ class EmbeddingSettings(Strict):
     usd_per_1m_tokens: float | None = Field(None, ge=0)
     instance: str | None = None
     instances: int = Field(1, ge=0)
-    instance_hour_usd: float | None = Field(None, ge=0)
+    usd_per_instance_hour: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"instance_hour_usd": "usd_per_instance_hour"})
 
 
 class VectorStoreSettings(Strict):
@@ -119,12 +125,14 @@ class VectorStoreSettings(Strict):
         ``ec2_self_managed``: EC2 instance type.
     instances : int
         ``ec2_self_managed``: instances running all month [-].
-    instance_hour_usd : float, optional
+    usd_per_instance_hour : float, optional
         ``ec2_self_managed``: your instance-hour price [USD/h] (the EC2 table holds GPUs only).
+        (Was ``instance_hour_usd``.)
     ebs_gb_per_instance : float
         ``ec2_self_managed``: gp3 volume per instance [GB].
-    dynamodb_storage_usd_per_gb_month : float, optional
-        DynamoDB storage price when the tables lack it for the region [USD/GB-month].
+    usd_per_dynamodb_gb_month : float, optional
+        DynamoDB storage price when the tables lack it for the region [USD/GB-month]. (Was
+        ``dynamodb_storage_usd_per_gb_month``.)
     """
 
     kind: Literal["opensearch_serverless", "aurora_pgvector", "dynamodb_inprocess",
@@ -140,9 +148,15 @@ class VectorStoreSettings(Strict):
     app_tasks: int = Field(2, ge=1)
     instance: str | None = None
     instances: int = Field(1, ge=1)
-    instance_hour_usd: float | None = Field(None, ge=0)
+    usd_per_instance_hour: float | None = Field(None, ge=0)
     ebs_gb_per_instance: float = Field(0.0, ge=0)
-    dynamodb_storage_usd_per_gb_month: float | None = Field(None, ge=0)
+    usd_per_dynamodb_gb_month: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        return reject_renamed(data, {"instance_hour_usd": "usd_per_instance_hour",
+                                     "dynamodb_storage_usd_per_gb_month": "usd_per_dynamodb_gb_month"})
 
 
 class ProcessingSettings(Strict):
@@ -210,196 +224,6 @@ class RetrievalSettings(Strict):
 
 
 # --------------------------------------------------------------------------------------------
-# formulas
-
-
-def context_tokens_per_request(chunks_per_request, tokens_per_chunk, context_kept_fraction=1.0):
-    """Input tokens retrieved context adds to each prompt [tokens].
-
-    Notes
-    -----
-    ``chunks * tokens_per_chunk * kept_fraction``
-
-    References
-    ----------
-    Reference article: "Context bloat from RAG that adds 2k tokens of low-signal stuff";
-    "Deduplicate and summarize snippets before stuffing the context."
-
-    Examples
-    --------
-    5 chunks of 400 tokens, half kept after deduplication: 5 * 400 * 0.5 = 1000
-
-    >>> float(context_tokens_per_request(5, 400, 0.5))
-    1000.0
-    """
-    return np.multiply(np.multiply(chunks_per_request, tokens_per_chunk), context_kept_fraction)
-
-
-def vector_bytes(dims, bytes_per_dim=FLOAT32_BYTES):
-    """Bytes of one stored vector [bytes]: ``dims * bytes_per_dim`` (float32: 4).
-
-    Examples
-    --------
-    >>> float(vector_bytes(1024)), float(vector_bytes(384))
-    (4096.0, 1536.0)
-    """
-    return np.multiply(dims, bytes_per_dim)
-
-
-def chunk_record_bytes(dims, tokens_per_chunk, metadata_bytes=0.0,
-                       bytes_per_token=BYTES_PER_TOKEN_TEXT):
-    """Bytes of one stored chunk: its vector, its text and metadata [bytes].
-
-    Notes
-    -----
-    ``4 * dims + tokens_per_chunk * bytes_per_token + metadata_bytes``
-
-    Examples
-    --------
-    1,024 dims, 400 tokens, 200 bytes metadata: 4096 + 1600 + 200 = 5896
-
-    >>> float(chunk_record_bytes(1024, 400, 200))
-    5896.0
-    """
-    return (vector_bytes(dims) + np.multiply(tokens_per_chunk, bytes_per_token)
-            + np.asarray(metadata_bytes, dtype=float))
-
-
-def hnsw_index_gib(n_vectors, dims, m=16):
-    """Memory an HNSW index of float32 vectors needs [GiB].
-
-    Parameters
-    ----------
-    n_vectors : float or array_like
-        Vectors indexed [-].
-    dims : float or array_like
-        Dimensions per vector [-].
-    m : int
-        HNSW links per node [-].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [GiB].
-
-    Notes
-    -----
-    ``1.1 * (4 * dims + 8 * m) * n_vectors / 2**30``
-
-    References
-    ----------
-    OpenSearch documentation, k-NN index, "Memory estimation" for HNSW.
-
-    Examples
-    --------
-    1 M vectors of 1,024 dims, m = 16: 1.1 * (4096 + 128) * 1e6 / 2**30 = 4.327 GiB
-
-    >>> round(float(hnsw_index_gib(1_000_000, 1024, 16)), 3)
-    4.327
-    """
-    per_vector = HNSW_OVERHEAD * (FLOAT32_BYTES * np.asarray(dims, dtype=float) + 8.0 * m)
-    return per_vector * np.asarray(n_vectors, dtype=float) / BYTES_PER_GB
-
-
-def opensearch_serverless_ocus(index_gib, redundancy=True, index_memory_fraction=0.5,
-                               min_ocus=None):
-    """OCUs an OpenSearch Serverless vector collection bills [OCU].
-
-    Parameters
-    ----------
-    index_gib : float or array_like
-        Vector index memory [GiB] (:func:`hnsw_index_gib`).
-    redundancy : bool
-        Standby replicas on (each search replica holds the index).
-    index_memory_fraction : float
-        Share of an OCU's 6 GiB the index may use [0-1].
-    min_ocus : float, optional
-        The floor; default 2 with redundancy (1 indexing + 1 search, in 0.5-OCU pairs), 1
-        without.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Indexing plus search OCUs [OCU], in steps of 0.5.
-
-    Notes
-    -----
-    ``indexing = 1 (0.5 without redundancy)``;
-    ``search = max(indexing, ceil2(replicas * index_gib / (6 * fraction)))`` where ``ceil2``
-    rounds up to 0.5 and ``replicas`` is 2 with redundancy;
-    ``ocus = max(floor, indexing + search)``. Query-rate scaling is not modelled.
-
-    References
-    ----------
-    AWS docs, "Managing capacity limits for Amazon OpenSearch Serverless": 6 GiB per OCU,
-    minimum 2 OCUs with redundancy (1 + 1, half-OCUs), 1 without; vector collections need
-    their own OCUs and hold the index in memory.
-
-    Examples
-    --------
-    A small index stays at the floor; 4.327 GiB x 2 replicas / 3 GiB = 2.88 -> 3 search OCUs:
-
-    >>> float(opensearch_serverless_ocus(0.1)), float(opensearch_serverless_ocus(4.327))
-    (2.0, 4.0)
-    """
-    idx = 1.0 if redundancy else 0.5
-    replicas = 2.0 if redundancy else 1.0
-    usable_gib = AOSS_GIB_PER_OCU * index_memory_fraction
-    need = replicas * np.asarray(index_gib, dtype=float) / usable_gib
-    search = np.maximum(idx, np.ceil(need * 2.0 - 1e-9) / 2.0)
-    floor = (2.0 if redundancy else 1.0) if min_ocus is None else float(min_ocus)
-    out = np.maximum(floor, idx + search)
-    return float(out) if out.ndim == 0 else out
-
-
-def aurora_acus(index_gib, min_acu=0.5, index_memory_fraction=0.5):
-    """Aurora Serverless v2 capacity that keeps a pgvector index in memory [ACU].
-
-    Notes
-    -----
-    ``max(min_acu, ceil2(index_gib / (2 * fraction)))``, ``ceil2`` rounding up to 0.5 ACU.
-
-    References
-    ----------
-    AWS Aurora user guide: 1 ACU is about 2 GiB of memory; capacity moves in 0.5-ACU steps.
-
-    Examples
-    --------
-    4.327 GiB / (2 * 0.5) = 4.327 -> 4.5 ACU
-
-    >>> float(aurora_acus(4.327)), float(aurora_acus(0.01))
-    (4.5, 0.5)
-    """
-    need = np.asarray(index_gib, dtype=float) / (AURORA_GIB_PER_ACU * index_memory_fraction)
-    out = np.maximum(min_acu, np.ceil(need * 2.0 - 1e-9) / 2.0)
-    return float(out) if out.ndim == 0 else out
-
-
-def request_units(item_bytes, unit_bytes, eventually_consistent=False):
-    """DynamoDB request units for one item read or written [RU].
-
-    Notes
-    -----
-    ``ceil(item_bytes / unit_bytes)``, halved for eventually consistent reads.
-
-    References
-    ----------
-    DynamoDB developer guide: a read unit covers 4 KB, a write unit 1 KB.
-
-    Examples
-    --------
-    A 5,896-byte chunk: 2 strongly consistent read units, 1 eventually consistent, 6 writes.
-
-    >>> float(request_units(5896, 4096)), float(request_units(5896, 4096, True))
-    (2.0, 1.0)
-    >>> float(request_units(5896, 1024))
-    6.0
-    """
-    units = np.ceil(np.asarray(item_bytes, dtype=float) / unit_bytes - 1e-12)
-    return units / 2.0 if eventually_consistent else units
-
-
-# --------------------------------------------------------------------------------------------
 # settings -> numbers
 
 
@@ -442,9 +266,9 @@ def retrieval_hops(settings: RetrievalSettings, net, ctx: Context) -> list[Hop]:
     """The embedding and vector-store hops of one request (used by the network)."""
     dims = embedding_dims(settings)
     ovh = net.request_overhead_bytes
-    vec_json = dims * net.json_bytes_per_vector_dim
+    vec_json = float(vector_json_bytes(dims, net.json_bytes_per_vector_dim))
     hops = []
-    q_bytes = settings.query_tokens * BYTES_PER_TOKEN_TEXT + ovh
+    q_bytes = float(prompt_bytes(settings.query_tokens, ovh))
     if settings.embedding.hosting == "managed":
         hops.append(Hop("app -> Bedrock runtime (embeddings)", q_bytes, vec_json + ovh, 1.0,
                         net.aws_path, "bedrock-runtime"))
@@ -452,7 +276,7 @@ def retrieval_hops(settings: RetrievalSettings, net, ctx: Context) -> list[Hop]:
         hops.append(Hop("app -> self-hosted embedding server", q_bytes, vec_json + ovh, 1.0,
                         "vpc", cross_az_fraction=net.model_cross_az_fraction))
     vs = settings.vector_store
-    text = settings.tokens_per_chunk * BYTES_PER_TOKEN_TEXT + vs.metadata_bytes_per_chunk
+    text = float(chunk_text_bytes(settings.tokens_per_chunk, vs.metadata_bytes_per_chunk))
     per_hit = text + (vec_json if vs.return_vectors else 0.0)
     back = settings.chunks_per_request * per_hit + ovh
     if vs.kind == "opensearch_serverless":
@@ -476,9 +300,9 @@ def _processing_items(p: ProcessingSettings, ctx: Context) -> list[LineItem]:
     if p.kind == "lambda":
         fn = "function_x86" if p.lambda_arch == "x86" else "function_arm64"
         pr = ctx.price("lambda", fn, "requests")
-        gb_s = reqs * p.lambda_memory_gb * p.lambda_ms_per_request / 1000.0
+        gb_s = float(lambda_gb_seconds(reqs, p.lambda_memory_gb, p.lambda_ms_per_request))
         pd_ = tiered_price(ctx, "lambda", fn, "duration", gb_s)
-        return [line_item("retrieval", "pre/post-processing Lambda requests", reqs / 1e6,
+        return [line_item("retrieval", "pre/post-processing Lambda requests", reqs / PER_1M,
                           "1M requests", pr.usd, pr.source),
                 line_item("retrieval", "pre/post-processing Lambda duration", gb_s, "GB-second",
                           pd_.usd, pd_.source)]
@@ -500,18 +324,18 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
     if e.hosting == "managed":
         p = price_or_error(ctx, "bedrock", e.model, "input", e.usd_per_1m_tokens,
                            "retrieval.embedding.usd_per_1m_tokens")
-        query_m = reqs * s.query_tokens / TOKENS_PER_1M
-        ingest_m = (s.corpus_chunks * s.reingest_fraction_per_month * s.tokens_per_chunk
-                    / TOKENS_PER_1M)
+        query_m = float(million_tokens(reqs, s.query_tokens))
+        ingest_m = float(million_tokens(s.corpus_chunks * s.reingest_fraction_per_month,
+                                        s.tokens_per_chunk))
         return [line_item("retrieval", f"query embeddings ({e.model})", query_m, "1M tokens",
                           p.usd, p.source),
                 line_item("retrieval", f"corpus (re)ingestion embeddings ({e.model})", ingest_m,
                           "1M tokens", p.usd, p.source)]
-    if e.instance is None and e.instance_hour_usd is None:
+    if e.instance is None and e.usd_per_instance_hour is None:
         raise CostlibError("retrieval.embedding: self_hosted needs instance (an EC2 type) or "
-                           "instance_hour_usd")
-    p = price_or_error(ctx, "ec2", e.instance or "", "on_demand", e.instance_hour_usd,
-                       "retrieval.embedding.instance_hour_usd")
+                           "usd_per_instance_hour")
+    p = price_or_error(ctx, "ec2", e.instance or "", "on_demand", e.usd_per_instance_hour,
+                       "retrieval.embedding.usd_per_instance_hour")
     return [line_item("retrieval", f"self-hosted embedding servers ({e.instance or 'custom'} "
                       f"x {e.instances})", e.instances * HOURS_PER_MONTH, "instance-hour",
                       p.usd, p.source)]
@@ -522,7 +346,7 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
     reqs = ctx.requests_per_month
     n = s.corpus_chunks
     record = float(chunk_record_bytes(dims, s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
-    stored_gb = n * record / BYTES_PER_GB
+    store_gb = float(stored_gb(n, record))
     index_gib = float(hnsw_index_gib(n, dims, vs.hnsw_m))
     writes = n * s.reingest_fraction_per_month
     items = []
@@ -535,48 +359,47 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                                ocus * HOURS_PER_MONTH, "OCU-hour", p.usd, p.source))
         p = ctx.price("opensearch_serverless", "classic", "storage")
         items.append(line_item("retrieval", "OpenSearch Serverless storage (vectors + chunks)",
-                               stored_gb, "GB-month", p.usd, p.source))
+                               store_gb, "GB-month", p.usd, p.source))
     elif vs.kind == "aurora_pgvector":
         acu = aurora_acus(index_gib, vs.aurora_min_acu, vs.index_memory_fraction)
         p = ctx.price("aurora_postgresql", "serverless_v2", "acu_hour")
         items.append(line_item("retrieval", f"Aurora Serverless v2 ({acu:g} ACU, pgvector)",
                                acu * HOURS_PER_MONTH, "ACU-hour", p.usd, p.source))
         p = ctx.price("aurora_postgresql", "standard", "storage")
-        items.append(line_item("retrieval", "Aurora storage (vectors + chunks)", stored_gb,
+        items.append(line_item("retrieval", "Aurora storage (vectors + chunks)", store_gb,
                                "GB-month", p.usd, p.source))
-        ios = (reqs * vs.aurora_read_ios_per_query
-               + writes * math.ceil(record / AURORA_IO_BYTES))
+        ios = reqs * vs.aurora_read_ios_per_query + writes * aurora_write_ios(record)
         p = ctx.price("aurora_postgresql", "standard", "io_requests")
         items.append(line_item("retrieval", "Aurora I/O (query reads, ingestion writes)",
-                               ios / 1e6, "1M I/O requests", p.usd, p.source))
+                               ios / PER_1M, "1M I/O requests", p.usd, p.source))
     elif vs.kind == "dynamodb_inprocess":
-        text = s.tokens_per_chunk * BYTES_PER_TOKEN_TEXT + vs.metadata_bytes_per_chunk
-        rru = float(request_units(text, DYNAMODB_READ_UNIT_BYTES, eventually_consistent=True))
-        wru = float(request_units(record, DYNAMODB_WRITE_UNIT_BYTES))
+        text = float(chunk_text_bytes(s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
+        rru = dynamodb_read_units(text)  # GetItem default: eventually consistent
+        wru = dynamodb_write_units(record)
         p = ctx.price("dynamodb", "on_demand", "read_request_units")
         items.append(line_item("retrieval", "DynamoDB chunk reads (top-k per request)",
-                               reqs * s.chunks_per_request * rru / 1e6, "1M read request units",
+                               reqs * s.chunks_per_request * rru / PER_1M, "1M read request units",
                                p.usd, p.source))
         p = ctx.price("dynamodb", "on_demand", "write_request_units")
-        items.append(line_item("retrieval", "DynamoDB chunk writes (ingestion)", writes * wru / 1e6,
+        items.append(line_item("retrieval", "DynamoDB chunk writes (ingestion)", writes * wru / PER_1M,
                                "1M write request units", p.usd, p.source))
         p = price_or_error(ctx, "dynamodb", "on_demand", "storage",
-                           vs.dynamodb_storage_usd_per_gb_month,
-                           "retrieval.vector_store.dynamodb_storage_usd_per_gb_month")
-        items.append(line_item("retrieval", "DynamoDB storage (vectors + chunks)", stored_gb,
+                           vs.usd_per_dynamodb_gb_month,
+                           "retrieval.vector_store.usd_per_dynamodb_gb_month")
+        items.append(line_item("retrieval", "DynamoDB storage (vectors + chunks)", store_gb,
                                "GB-month", p.usd, p.source))
-        gb_task = index_gib / vs.index_memory_fraction
+        gb_task = float(inprocess_index_gb_per_task(index_gib, vs.index_memory_fraction))
         p = ctx.price("fargate", "linux_x86", "gb_hour")
         items.append(line_item("retrieval",
                                f"in-process index memory ({vs.app_tasks} Fargate tasks "
                                f"x {gb_task:.2f} GB)", gb_task * vs.app_tasks * HOURS_PER_MONTH,
                                "GB-hour", p.usd, p.source))
     else:
-        if vs.instance is None and vs.instance_hour_usd is None:
-            raise CostlibError("retrieval.vector_store: ec2_self_managed needs instance_hour_usd "
+        if vs.instance is None and vs.usd_per_instance_hour is None:
+            raise CostlibError("retrieval.vector_store: ec2_self_managed needs usd_per_instance_hour "
                                "(or an instance priced in the EC2 table)")
-        p = price_or_error(ctx, "ec2", vs.instance or "", "on_demand", vs.instance_hour_usd,
-                           "retrieval.vector_store.instance_hour_usd")
+        p = price_or_error(ctx, "ec2", vs.instance or "", "on_demand", vs.usd_per_instance_hour,
+                           "retrieval.vector_store.usd_per_instance_hour")
         items.append(line_item("retrieval", f"self-managed vector store ({vs.instance or 'custom'} "
                                f"x {vs.instances})", vs.instances * HOURS_PER_MONTH,
                                "instance-hour", p.usd, p.source))
@@ -602,7 +425,7 @@ def price_retrieval(settings: RetrievalSettings, ctx: Context, option,
         dims = embedding_dims(s)
         items.extend(_embedding_items(s, ctx))
         items.extend(_store_items(s, ctx, dims))
-        ctx_m = ctx.requests_per_month * extra_input_tokens(s) / TOKENS_PER_1M
+        ctx_m = float(million_tokens(ctx.requests_per_month, extra_input_tokens(s)))
         items.append(line_item("retrieval", "retrieved context tokens (priced in inference, "
                                "included in workload.in_tokens)", ctx_m, "1M tokens", 0.0,
                                "priced under inference"))
@@ -614,6 +437,5 @@ def price_retrieval(settings: RetrievalSettings, ctx: Context, option,
 
 
 __all__ = ["RetrievalSettings", "EmbeddingSettings", "VectorStoreSettings", "ProcessingSettings",
-           "price_retrieval", "extra_input_tokens", "context_tokens_per_request", "vector_bytes",
-           "chunk_record_bytes", "hnsw_index_gib", "opensearch_serverless_ocus", "aurora_acus",
-           "request_units", "embedding_dims", "retrieval_hops", "price_book"]
+           "price_retrieval", "extra_input_tokens", "embedding_dims", "retrieval_hops",
+           "price_book"]

@@ -20,12 +20,13 @@ number of messages (AWS Encryption SDK developer guide, "Data key caching").
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field
 
+from costlib.bill.context import Context
 from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
 from costlib.core.schema import Strict
-from costlib.bill.context import Context
+from costlib.core.units import PER_10K
+from costlib.formulas.kms import kms_requests_per_month
 
 
 class SecuritySettings(Strict):
@@ -57,43 +58,6 @@ class SecuritySettings(Strict):
     secret_calls_per_request: float = Field(0.0, ge=0)
 
 
-def kms_requests_per_month(requests_per_month, objects_per_request, objects_per_data_key=1.0):
-    """KMS API requests for envelope encryption [requests/month].
-
-    Parameters
-    ----------
-    requests_per_month : float or array_like
-        Application requests [requests/month].
-    objects_per_request : float or array_like
-        Objects encrypted or decrypted per request [objects/request].
-    objects_per_data_key : float or array_like
-        Objects served per KMS call (1 = no caching) [objects].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [KMS requests/month].
-
-    Notes
-    -----
-    ``requests * objects_per_request / objects_per_data_key``
-
-    References
-    ----------
-    AWS KMS pricing (per 10,000 requests); S3 Bucket Keys and Encryption SDK data-key caching
-    (module references).
-
-    Examples
-    --------
-    10 M requests writing 2 objects each, no caching: 20 M KMS requests; with one data key per
-    100 objects: 200,000.
-
-    >>> float(kms_requests_per_month(10e6, 2)), float(kms_requests_per_month(10e6, 2, 100))
-    (20000000.0, 200000.0)
-    """
-    return np.divide(np.multiply(requests_per_month, objects_per_request), objects_per_data_key)
-
-
 def uses_kms_api(settings: SecuritySettings) -> bool:
     """Whether the tasks call KMS on the request path (needs a KMS endpoint under PrivateLink)."""
     return settings.encrypted_writes_per_request + settings.encrypted_reads_per_request > 0
@@ -115,7 +79,7 @@ def price_security(settings: SecuritySettings, ctx: Context, option,
         cached = (f", one data key per {s.objects_per_data_key:g} objects"
                   if s.objects_per_data_key > 1 else ", no data-key caching")
         items.append(line_item("security", f"KMS requests (encrypted reads/writes{cached})",
-                               n / 1e4, "10k requests", p.usd, p.source))
+                               n / PER_10K, "10k requests", p.usd, p.source))
     if s.secrets:
         p = ctx.price("secrets_manager", "secret", "secret_month")
         items.append(line_item("security", "Secrets Manager secrets", s.secrets, "secret-month",
@@ -123,6 +87,6 @@ def price_security(settings: SecuritySettings, ctx: Context, option,
     if s.secret_calls_per_request:
         p = ctx.price("secrets_manager", "secret", "api_calls")
         items.append(line_item("security", "Secrets Manager API calls",
-                               reqs * s.secret_calls_per_request / 1e4, "10k requests", p.usd,
+                               reqs * s.secret_calls_per_request / PER_10K, "10k requests", p.usd,
                                p.source))
     return items
