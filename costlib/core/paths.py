@@ -15,6 +15,7 @@ MODELS_CSV = DATA_DIR / "models.csv"
 INSTANCES_CSV = DATA_DIR / "instances.csv"
 ENGINES_YAML = DATA_DIR / "engines.yaml"
 BENCHMARKS_CSV = DATA_DIR / "benchmarks.csv"
+BENCHMARKS_LOAD_CSV = DATA_DIR / "benchmarks_load.csv"
 GENAI_ASOF_CSV = PRICES_META_DIR / "genai_prices_asof.csv"
 EMBEDDINGS_CSV = PRICES_META_DIR / "embedding_models.csv"
 

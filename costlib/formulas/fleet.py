@@ -50,11 +50,9 @@ import numpy as np
 from costlib.core import units
 from costlib.core.errors import CostlibError
 from costlib.formulas.worksheet import instances_to_provision as ceil_instances
-from costlib.formulas.worksheet import required_instances  # noqa: F401 (until bill imports it from worksheet)
 
 _CEIL_TOL = 1e-9
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SECONDS_PER_DAY = 86_400.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,8 +394,8 @@ def schedule_mask(n_steps: int, step_s: float, schedule: Schedule,
     (16, 18)
     """
     t = start_s_of_week + np.arange(n_steps) * step_s
-    hour = (t % SECONDS_PER_DAY) / units.SECONDS_PER_HOUR
-    day = (t // SECONDS_PER_DAY).astype(int) % 7
+    hour = (t % units.SECONDS_PER_DAY) / units.SECONDS_PER_HOUR
+    day = (t // units.SECONDS_PER_DAY).astype(int) % 7
     on_days = np.isin(np.arange(7), [WEEKDAYS.index(d) for d in schedule.weekdays])
     h0, h1 = schedule.hours
     if h0 < h1:

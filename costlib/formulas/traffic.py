@@ -70,8 +70,6 @@ from costlib.core import units
 from costlib.core.names import closest_names
 from costlib.core.errors import CostlibError
 
-SECONDS_PER_DAY = 86_400.0
-SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 P95 = 95.0
 """The percentile used for ``p95_rps`` (numpy's default linear interpolation)."""
 P95_TOLERANCE = 0.01
@@ -200,10 +198,10 @@ class TrafficProfile:
             {
                 "step": np.arange(self.n_steps),
                 "minute_of_window": t_s / units.SECONDS_PER_MINUTE,
-                "hour_of_day": (abs_s % SECONDS_PER_DAY) / units.SECONDS_PER_HOUR,
-                "day": (abs_s // SECONDS_PER_DAY
-                        - self.start_s_of_week // SECONDS_PER_DAY).astype(int),
-                "weekday": ((abs_s // SECONDS_PER_DAY) % 7).astype(int),
+                "hour_of_day": (abs_s % units.SECONDS_PER_DAY) / units.SECONDS_PER_HOUR,
+                "day": (abs_s // units.SECONDS_PER_DAY
+                        - self.start_s_of_week // units.SECONDS_PER_DAY).astype(int),
+                "weekday": ((abs_s // units.SECONDS_PER_DAY) % 7).astype(int),
                 "rps": self.rps,
             }
         )
@@ -314,7 +312,7 @@ def bursty_base_rps(avg_rps, peak_rps, spike_fraction):
 
 def _step_times_s(days: int, step_s: int) -> np.ndarray:
     """Midpoint of every step [s after the window start]."""
-    n = int(round(days * SECONDS_PER_DAY / step_s))
+    n = int(round(days * units.SECONDS_PER_DAY / step_s))
     return (np.arange(n) + 0.5) * step_s
 
 
@@ -322,7 +320,7 @@ def _diurnal_unit(days: int, step_s: int, open_h: float, close_h: float, ramp_mi
                   weekend_factor: float) -> np.ndarray:
     """Trapezoid in [0, 1]: 0 outside business hours, 1 on the plateau, linear ramps."""
     t = _step_times_s(days, step_s)
-    hour = (t % SECONDS_PER_DAY) / units.SECONDS_PER_HOUR
+    hour = (t % units.SECONDS_PER_DAY) / units.SECONDS_PER_HOUR
     length_h = (close_h - open_h) % 24.0
     r = ramp_min / units.MINUTES_PER_HOUR
     # y: hours since the ramp up began (the ramp is centred on the opening hour)
@@ -334,14 +332,14 @@ def _diurnal_unit(days: int, step_s: int, open_h: float, close_h: float, ramp_mi
         u[y >= length_h + r] = 0.0
     else:
         u = (y < length_h).astype(float)
-    weekday = (t // SECONDS_PER_DAY) % 7
+    weekday = (t // units.SECONDS_PER_DAY) % 7
     return np.where(weekday >= 5, u * weekend_factor, u)
 
 
 def _bursty_unit(days: int, step_s: int, spikes_per_day: int, spike_steps: int,
                  seed: int) -> np.ndarray:
     """0/1 pattern: one rectangular spike placed at random (seeded) in each slot of each day."""
-    steps_per_day = int(round(SECONDS_PER_DAY / step_s))
+    steps_per_day = int(round(units.SECONDS_PER_DAY / step_s))
     slot_edges = np.linspace(0, steps_per_day, spikes_per_day + 1).round().astype(int)
     slot_len = np.diff(slot_edges)
     rng = np.random.default_rng(seed)
@@ -414,7 +412,7 @@ def build_profile(settings: TrafficShape, *, avg_rps: float | None = None,
     if shape == "csv":
         return _build_csv(settings, avg_rps, p95_rps, base_dir, where)
 
-    steps_per_day = SECONDS_PER_DAY / settings.step_s
+    steps_per_day = units.SECONDS_PER_DAY / settings.step_s
     if steps_per_day != int(steps_per_day):
         valid = [d for d in range(1, 61) if 86400 % d == 0]
         raise CostlibError(f"{where}.step_s: {settings.step_s} s does not divide a day into whole "
@@ -431,7 +429,7 @@ def build_profile(settings: TrafficShape, *, avg_rps: float | None = None,
             raise CostlibError(f"{where}: {spikes} spikes/day x {minutes:g} min do not fit in "
                                f"a day (1440 min); lower spikes_per_day or spike_minutes")
         u = _bursty_unit(settings.days, settings.step_s, spikes, spike_steps, settings.seed)
-        f = spikes * spike_steps * settings.step_s / SECONDS_PER_DAY
+        f = spikes * spike_steps * settings.step_s / units.SECONDS_PER_DAY
         explain = (f"spikes cover {f:.2%} of the time ({spikes}/day x "
                    f"{spike_steps * settings.step_s / 60:g} min)")
     else:  # diurnal
@@ -537,7 +535,7 @@ def _build_steady(settings, avg_rps, p95_rps, where) -> TrafficProfile:
         if not _close(v, level, P95_TOLERANCE):
             raise CostlibError(f"{where}: shape 'steady' has p95 = peak = avg, but {n1}={level:g} "
                                f"and {n}={v:g}; use shape diurnal or bursty, or drop {n}")
-    n = int(round(settings.days * SECONDS_PER_DAY / settings.step_s))
+    n = int(round(settings.days * units.SECONDS_PER_DAY / settings.step_s))
     return TrafficProfile(rps=np.full(n, float(level)), step_s=float(settings.step_s),
                           shape="steady",
                           description=f"steady: {level:.4g} rps every step; {settings.days} days "
@@ -652,13 +650,13 @@ def read_profile_csv(path: Path | str) -> TrafficProfile:
                                f"(e.g. 2025-01-06T09:00:00Z)")
         t_s = (ts - ts.iloc[0]).dt.total_seconds().to_numpy()
         first = ts.iloc[0]
-        start_s = (first.day_of_week * SECONDS_PER_DAY + first.hour * 3600.0 + first.minute * 60.0
+        start_s = (first.day_of_week * units.SECONDS_PER_DAY + first.hour * 3600.0 + first.minute * 60.0
                    + first.second + first.microsecond / 1e6)
     else:
         t = _parse_numbers(df[tcol], path, tcol)
         factor = units.SECONDS_PER_MINUTE if tcol == "minute" else 1.0
         t_s = (t - t[0]) * factor
-        start_s = float(t[0] * factor) % SECONDS_PER_WEEK
+        start_s = float(t[0] * factor) % units.SECONDS_PER_WEEK
 
     dt = np.diff(t_s)
     step_s = float(dt[0])
@@ -674,7 +672,7 @@ def read_profile_csv(path: Path | str) -> TrafficProfile:
     if step_s > 60.0 + 1e-9:
         raise CostlibError(f"traffic CSV {path}: column {tcol}: step of {step_s:g} s is coarser "
                            f"than one minute; give one row per minute or finer")
-    if len(df) * step_s < SECONDS_PER_DAY - 1e-6:
+    if len(df) * step_s < units.SECONDS_PER_DAY - 1e-6:
         raise CostlibError(f"traffic CSV {path}: {len(df)} rows of {step_s:g} s cover "
                            f"{len(df) * step_s / 3600:g} h; at least one day (24 h) is needed")
     rps = values if vcol == "rps" else values / step_s

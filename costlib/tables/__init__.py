@@ -31,6 +31,7 @@ TABLES: dict[str, Path] = {
     "instances": paths.INSTANCES_CSV,
     "engines": paths.ENGINES_YAML,
     "benchmarks": paths.BENCHMARKS_CSV,
+    "benchmarks_load": paths.BENCHMARKS_LOAD_CSV,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,
     **{f"prices/{p.stem}": p for p in sorted(paths.PRICES_DIR.glob("*.csv"))},

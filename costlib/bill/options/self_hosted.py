@@ -27,7 +27,8 @@ from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
 from costlib.core.units import HOURS_PER_MONTH
 from costlib.formulas import worksheet
-from costlib.formulas.fleet import demand_tokens_per_s, required_instances, simulate_fleet
+from costlib.formulas.fleet import demand_tokens_per_s, simulate_fleet
+from costlib.formulas.worksheet import required_instances
 from costlib.formulas.tokens import capacity_tokens_per_s
 
 DEFAULT_EBS_GB_PER_INSTANCE = 200.0

@@ -58,7 +58,7 @@ def kv_token_capacity(kv_bytes, kv_bytes_per_token):
     >>> kv_token_capacity(2**30, 2**20)
     1024.0
     """
-    return np.asarray(kv_bytes, float) / np.asarray(kv_bytes_per_token, float)
+    return batching._out(np.asarray(kv_bytes, float) / np.asarray(kv_bytes_per_token, float))
 
 
 def paged_sequence_slots(kv_tokens, in_tokens, out_tokens, max_num_seqs):
@@ -76,7 +76,7 @@ def paged_sequence_slots(kv_tokens, in_tokens, out_tokens, max_num_seqs):
     20.0
     """
     held = np.asarray(in_tokens, float) + np.asarray(out_tokens, float) / 2.0
-    return np.minimum(np.asarray(kv_tokens, float) / held, np.asarray(max_num_seqs, float))
+    return batching._out(np.minimum(np.asarray(kv_tokens, float) / held, np.asarray(max_num_seqs, float)))
 
 
 def _step_fn(s, p, in_tokens, out_tokens, spec):

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-BYTES_PER_GIB = 2.0**30
+from costlib.core.units import BYTES_PER_GB
+
+BYTES_PER_GIB = float(BYTES_PER_GB)  # a GiB: the memory of GPUs and the KV cache
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
 ACTIVATION_BYTES = 2.0  # activations (and all-reduced messages) are 16-bit
 _ACTIVATION_BYTES = ACTIVATION_BYTES
