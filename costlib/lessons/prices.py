@@ -28,7 +28,8 @@ import pandas as pd
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
 from costlib.bill.estimate import Estimate, estimate
-from costlib.bill.params import Params, with_overrides
+from costlib.bill.params import Params
+from costlib.whatif.compare import Comparison, compare
 from costlib.core.paths import PROJ_ROOT
 from costlib.tables.prices import (
     GENAI_ASOF_CSV,
@@ -524,8 +525,10 @@ class PriceEffect:
     overridden: pd.DataFrame
 
 
-def before_after(before: Estimate, after: Estimate) -> pd.DataFrame:
+def before_after(before: Estimate | Comparison, after: Estimate | None = None) -> pd.DataFrame:
     """Monthly totals of two estimates of the same options, side by side.
+
+    Takes a :class:`costlib.whatif.compare.Comparison`, or the two estimates.
 
     Returns
     -------
@@ -533,16 +536,10 @@ def before_after(before: Estimate, after: Estimate) -> pd.DataFrame:
         option, kind, before_usd_per_month, after_usd_per_month, change_usd_per_month,
         change_pct [%].
     """
-    a = before.totals_frame().set_index("option")
-    b = after.totals_frame().set_index("option")
-    out = pd.DataFrame({
-        "kind": a["kind"],
-        "before_usd_per_month": a["monthly_usd"],
-        "after_usd_per_month": b["monthly_usd"].reindex(a.index),
-    })
-    out["change_usd_per_month"] = out["after_usd_per_month"] - out["before_usd_per_month"]
-    out["change_pct"] = pct_change(out["before_usd_per_month"].to_numpy(), out["after_usd_per_month"].to_numpy())
-    return out.reset_index()
+    comparison = before if after is None else Comparison(before, after)
+    return comparison.totals().rename(columns={
+        "before_usd": "before_usd_per_month", "after_usd": "after_usd_per_month",
+        "change_usd": "change_usd_per_month"})
 
 
 def _overridden(after: Estimate, before: Estimate) -> pd.DataFrame:
@@ -584,9 +581,8 @@ def discount_effect(params: Params, discounts_pct: dict[str, float]) -> PriceEff
     -------
     PriceEffect
     """
-    before = estimate(params)
-    after = estimate(with_overrides(params, {"prices.discounts_pct": dict(discounts_pct)}))
-    return PriceEffect(before_after(before, after), _overridden(after, before))
+    c = compare(params, {"prices.discounts_pct": dict(discounts_pct)})
+    return PriceEffect(before_after(c), _overridden(c.after, c.before))
 
 
 def pinned_rows(params: Params, on: date) -> pd.DataFrame:
@@ -674,9 +670,8 @@ def override_effect(params: Params, rows: pd.DataFrame, workdir: Path | str,
     PriceEffect
     """
     path = write_override_file(rows, Path(workdir) / filename)
-    before = estimate(params)
-    after = estimate(with_overrides(params, {"prices.overrides_file": str(path.resolve())}))
-    return PriceEffect(before_after(before, after), _overridden(after, before))
+    c = compare(params, {"prices.overrides_file": str(path.resolve())})
+    return PriceEffect(before_after(c), _overridden(c.after, c.before))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1009,12 +1004,12 @@ class PriceExplorer:
         if "as_of" in self.controls:
             overrides["prices.as_of"] = self.controls["as_of"].value
         try:
-            before = self.base if self.base is not None else estimate(self.params)
-            after = estimate(with_overrides(self.params, overrides))
+            c = compare(self.params, overrides, before=self.base)
         except CostlibError as exc:
             self.output.value = f"<b>cannot price this:</b> {exc.message}"
             return
-        self.totals = before_after(before, after)
+        self.base = c.before
+        self.totals = before_after(c)
         self.output.value = _totals_html(self.totals)
 
 

@@ -14,7 +14,8 @@ import ipywidgets as widgets
 
 from costlib.core.errors import CostlibError
 from costlib.bill.estimate import Estimate, estimate
-from costlib.bill.params import Params, with_overrides
+from costlib.bill.params import Params
+from costlib.whatif.compare import Comparison, compare
 
 
 def totals_html(result: Estimate) -> str:
@@ -42,6 +43,8 @@ class Explorer:
     box: widgets.VBox
     result: Estimate
     initial: dict | None = None
+    base: Estimate | None = None
+    comparison: Comparison | None = None
 
     @classmethod
     def build(cls, params: Params, controls: dict, result: Estimate | None = None) -> Explorer:
@@ -55,7 +58,7 @@ class Explorer:
         output.add_class("qa-totals")
         result = estimate(params) if result is None else result
         explorer = cls(params, controls, output, widgets.VBox(), result,
-                       {key: ctl.value for key, ctl in controls.items()})
+                       {key: ctl.value for key, ctl in controls.items()}, base=result)
         output.value = totals_html(result)
         for ctl in controls.values():
             ctl.observe(explorer.recompute, names="value")
@@ -72,7 +75,8 @@ class Explorer:
         overrides = {key: ctl.value for key, ctl in self.controls.items()
                      if key not in initial or ctl.value != initial[key]}
         try:
-            self.result = estimate(with_overrides(self.params, overrides))
+            self.comparison = compare(self.params, overrides, before=self.base)
+            self.result = self.comparison.after
         except CostlibError as exc:
             self.output.value = f"<b>cannot price this:</b> {exc.message}"
             return
