@@ -141,3 +141,40 @@ def test_plumbing_lever_tables_from_a_report():
     ])
     assert list(plumbing.levers_shown(report)["lever"]) == ["a"]
     assert plumbing.levers_skipped(report) == "b: no router"
+
+
+NOTEBOOK_LESSON = {"00": "worksheet", "01": "prices", "02": "inference", "03": "throughput",
+                   "04": "plumbing"}
+NOT_IN_A_CELL = ("altair", "ipywidgets", "numpy", "costlib.formulas", "costlib.bill",
+                 "costlib.whatif", "costlib.tables", "costlib.lessons.charts",
+                 "costlib.lessons.widgets")
+
+
+def _code_cells(path):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"
+            and "parameters" not in c.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("number", sorted(NOTEBOOK_LESSON))
+def test_notebook_cells_call_only_their_lesson_module(number):
+    from costlib.core.paths import NOTEBOOKS_DIR
+
+    (path,) = NOTEBOOKS_DIR.glob(f"{number}_*.ipynb")
+    imported, defined = set(), []
+    for source in _code_cells(path):
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported |= {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Lambda)):
+                defined.append(getattr(node, "name", "lambda"))
+    lesson_module = f"costlib.lessons.{NOTEBOOK_LESSON[number]}"
+    assert f"costlib.lessons.{NOTEBOOK_LESSON[number]}" in imported, (path.name, imported)
+    bad = [m for m in imported if any(m == b or m.startswith(b + ".") for b in NOT_IN_A_CELL)]
+    assert bad == [], f"{path.name} builds in a cell what {lesson_module} should: {bad}"
+    assert defined == [], f"{path.name} defines {defined} in a cell"
