@@ -4,8 +4,9 @@ The article ends with "Practical ways to cut cost without wrecking latency". Eac
 is a :class:`Lever` here: a name, the reason in one line, and :meth:`Lever.overrides`, which
 returns the ``--set``-style ``{"dotted.key": value}`` overrides that pull the lever for one
 params file (``None`` when it does not apply to that file), using only keys the params schema
-already has. :func:`lever_report` re-prices the file with each lever pulled and tabulates
-before/after per option; ``costlib levers PARAMS`` prints the same table.
+already has. :func:`lever_report` re-prices the file with each lever pulled
+(:func:`costlib.whatif.compare.compare`) and tabulates before/after per option;
+``costlib levers PARAMS`` prints the same table.
 
 ============================ ======================================================= ==========
 lever                        params keys it sets                                     always
