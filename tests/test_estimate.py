@@ -5,7 +5,8 @@ import textwrap
 import pytest
 from numpy.testing import assert_allclose
 
-from costlib.bill.estimate import estimate, requests_per_month, sweep
+from costlib.bill.estimate import estimate, requests_per_month
+from costlib.whatif import sweep
 from costlib.bill.params import load_params
 
 EXPLICIT = textwrap.dedent(

@@ -1,4 +1,4 @@
-"""Tests of costlib.lessons.plumbing_charts, through each chart's Vega-Lite spec (``to_dict()``)."""
+"""Tests of lesson 04's charts in costlib.lessons.charts, through each chart's Vega-Lite spec (``to_dict()``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from costlib.bill.options import CATEGORIES
-from costlib.lessons import plumbing_charts as pc
+from costlib.lessons import charts as pc
 
 
 def frame():

@@ -1,4 +1,5 @@
-"""Tests of costlib.lessons.prices: the tables and charts of the lesson on prices (notebook 01).
+"""Tests of costlib.tables.history (views of the price tables) and costlib.lessons.prices (the
+lesson on prices, notebook 01): tables, charts and controls.
 
 Oracles are hand calculations from rows of costlib/data/prices/*.csv (quoted in comments), from
 the committed Price List fixture, or properties (sums, linearity). The package's price tables are
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from costlib.lessons import charts as C
 from costlib.lessons import prices as V
+from costlib.tables import history as H
 from costlib.core.errors import CostlibError
 from costlib.bill.estimate import estimate
 from costlib.bill.params import load_params
@@ -89,28 +92,28 @@ def book():
 def test_pct_change_p5_cut():
     # ec2.csv p5.48xlarge us-east-1: 98.32 (Karpenter 2025-04-28) -> 55.04 (from 2025-06-23)
     # (55.04 - 98.32) / 98.32 * 100 = -43.28 / 98.32 * 100 = -44.0195...
-    assert V.pct_change(98.32, 55.04) == pytest.approx(-44.0195, abs=1e-4)
+    assert H.pct_change(98.32, 55.04) == pytest.approx(-44.0195, abs=1e-4)
 
 
 def test_pct_change_vectorised():
     # (5 - 10) / 10 = -50 %; (5 - 4) / 4 = +25 %; a scalar and an array give the same numbers
-    out = V.pct_change(np.array([10.0, 4.0]), np.array([5.0, 5.0]))
+    out = H.pct_change(np.array([10.0, 4.0]), np.array([5.0, 5.0]))
     assert out.tolist() == [-50.0, 25.0]
-    assert V.pct_change(4.0, 5.0) == out[1]
+    assert H.pct_change(4.0, 5.0) == out[1]
 
 
 def test_age_days_hand_count():
     # 2024-07-01 -> 2026-07-01 = 365 + 365 = 730; July 1 -> Nov 1 = 31 + 31 + 30 + 31 = 123;
     # Nov 1 -> Nov 27 = 26; total 879 days
-    assert V.age_days(date(2024, 7, 1), ON) == 879
+    assert H.age_days(date(2024, 7, 1), ON) == 879
     # 2026-07-20 -> 2026-11-27: 11 (rest of July) + 31 + 30 + 31 + 27 = 130
-    assert V.age_days([date(2026, 7, 20), date(2024, 7, 1)], ON).tolist() == [130, 879]
+    assert H.age_days([date(2026, 7, 20), date(2024, 7, 1)], ON).tolist() == [130, 879]
 
 
 def test_table_label_names():
-    assert V.table_label("costlib/data/prices/ec2.csv") == "ec2"
-    assert V.table_label("genai-prices 0.2.3") == "bedrock (genai-prices)"
-    assert V.table_label("overrides file mine.csv") == "override file"
+    assert H.table_label("costlib/data/prices/ec2.csv") == "ec2"
+    assert H.table_label("genai-prices 0.2.3") == "bedrock (genai-prices)"
+    assert H.table_label("overrides file mine.csv") == "override file"
 
 
 # --- provenance of one estimate -------------------------------------------------------------------
@@ -150,14 +153,14 @@ def test_rows_by_year_counts(tmp_path):
     b = _csv(tmp_path, """\
         nat_gateway,nat,hour,us-east-1,usd_per_hour,0.045,,,,,https://example.org/b,2025-01-01,
         """, "network.csv")
-    out = V.rows_by_year(pd.concat([a, b], ignore_index=True))
+    out = H.rows_by_year(pd.concat([a, b], ignore_index=True))
     # ec2: 2 rows in 2024, 1 in 2025; network: 1 in 2025
     got = {(r.table, r.as_of_year): r.rows for r in out.itertuples()}
     assert got == {("ec2", 2024): 2, ("ec2", 2025): 1, ("network", 2025): 1}
 
 
 def test_rows_by_year_sums_to_rows_in_force(book):
-    assert V.rows_by_year(book)["rows"].sum() == len(book.table())
+    assert H.rows_by_year(book)["rows"].sum() == len(book.table())
 
 
 def test_age_summary_hand_counts(tmp_path):
@@ -165,7 +168,7 @@ def test_age_summary_hand_counts(tmp_path):
         ec2,a,on_demand,us-east-1,usd_per_hour,1,,,,,https://example.org/a,2025-01-01,
         ec2,b,on_demand,us-east-1,usd_per_hour,1,,,,,https://example.org/a,2025-12-31,
         """, "ec2.csv")
-    out = V.age_summary(t, on=date(2026, 1, 1), max_age_days=100).iloc[0]
+    out = H.age_summary(t, on=date(2026, 1, 1), max_age_days=100).iloc[0]
     # ages: 2025-01-01 -> 2026-01-01 = 365 days; 2025-12-31 -> 1 day; median (365 + 1) / 2 = 183
     assert out["rows"] == 2 and out["median_age_days"] == 183
     assert out["older_than_limit"] == 1 and out["share_older_pct"] == 50.0
@@ -176,7 +179,7 @@ def test_genai_asof_summary_counts_every_row():
     from costlib.core.paths import GENAI_ASOF_CSV
 
     raw = pd.read_csv(GENAI_ASOF_CSV, dtype=str)
-    out = V.genai_asof_summary()
+    out = H.genai_asof_summary()
     assert out["prices"].sum() == len(raw)
     assert set(out["basis"]) == set(raw["basis"])
     assert (out["earliest_as_of"] <= out["latest_as_of"]).all()
@@ -184,7 +187,7 @@ def test_genai_asof_summary_counts_every_row():
 
 def test_bedrock_sources_account_for_every_bedrock_row(book):
     t = book.table()
-    out = V.bedrock_sources(book)
+    out = H.bedrock_sources(book)
     assert out["rows"].sum() == (t["service"] == "bedrock").sum()
     assert set(out["table"]) == {"bedrock", "bedrock (genai-prices)"}
 
@@ -193,7 +196,7 @@ def test_bedrock_sources_account_for_every_bedrock_row(book):
 
 
 def test_gpu_price_cut_hand_percentages():
-    cut = V.gpu_price_cut().set_index("instance")
+    cut = H.gpu_price_cut().set_index("instance")
     # ec2.csv us-east-1 on demand, before (Karpenter 2025-04-28) -> after (from 2025-06-23):
     # p4d.24xlarge  32.7726  -> 21.957642: 10.814958 / 32.7726 = 33.00 %
     # p4de.24xlarge 40.96575 -> 27.44705 : 13.5187   / 40.96575 = 33.00 %
@@ -210,7 +213,7 @@ def test_gpu_price_cut_hand_percentages():
 
 def test_gpu_price_cut_other_region_has_no_history():
     # us-west-2 rows (SkyPilot catalog) carry only the post-cut price: no change recorded there
-    assert V.gpu_price_cut(region="us-west-2").empty
+    assert H.gpu_price_cut(region="us-west-2").empty
 
 
 def test_price_changes_pairs_only_windows_that_meet(tmp_path):
@@ -221,7 +224,7 @@ def test_price_changes_pairs_only_windows_that_meet(tmp_path):
         ec2,b,on_demand,us-east-1,usd_per_hour,5,,,2025-02-01,,https://example.org/b,2025-02-01,
         ec2,a,on_demand,us-west-2,usd_per_hour,10,,,,,https://example.org/a,2025-01-01,
         """, "ec2.csv")
-    out = V.price_changes(t)
+    out = H.price_changes(t)
     # only a/us-east-1 changed (10 -> 8: -20 %); b has a gap between its windows, a/us-west-2 one row
     assert len(out) == 1
     row = out.iloc[0]
@@ -230,7 +233,7 @@ def test_price_changes_pairs_only_windows_that_meet(tmp_path):
 
 
 def test_price_changes_claude_35_sonnet_v2_doubled():
-    ch = V.price_changes(service="bedrock")
+    ch = H.price_changes(service="bedrock")
     ch = ch[ch["name"] == "anthropic.claude-3-5-sonnet-20241022-v2:0"].set_index("dimension")
     # bedrock.csv: input 3 -> 6 and output 15 -> 30 from 2025-12-01: (6 - 3) / 3 = +100 %
     assert ch.loc["input", "before_usd"] == 3 and ch.loc["input", "after_usd"] == 6
@@ -247,7 +250,7 @@ def test_region_comparison_hand_difference(tmp_path):
         ec2,x.large,on_demand,us-west-2,usd_per_hour,2.5,,,,,https://example.org/b,2025-03-01,
         ec2,y.large,on_demand,us-east-1,usd_per_hour,3,,,,,https://example.org/a,2025-01-01,
         """, "ec2.csv")
-    out = V.region_comparison(t)
+    out = H.region_comparison(t)
     # only x.large is priced in both; (2.5 - 2) / 2 = +25 %
     assert list(out["name"]) == ["x.large"]
     row = out.iloc[0]
@@ -256,7 +259,7 @@ def test_region_comparison_hand_difference(tmp_path):
 
 
 def test_region_comparison_real_tables_p5(book):
-    out = V.region_comparison(book).set_index("name")
+    out = H.region_comparison(book).set_index("name")
     # ec2.csv: p5.48xlarge 55.04 in us-east-1 (Karpenter) and 55.04 in us-west-2 (SkyPilot): 0 %
     assert out.loc["p5.48xlarge", "usd_us-east-1"] == 55.04
     assert out.loc["p5.48xlarge", "usd_us-west-2"] == 55.04
@@ -267,7 +270,7 @@ def test_region_comparison_real_tables_p5(book):
 
 def test_region_comparison_unknown_region_names_closest(book):
     with pytest.raises(CostlibError, match=r"unknown region 'us-west-9'.*us-west-2"):
-        V.region_comparison(book, regions=("us-east-1", "us-west-9"))
+        H.region_comparison(book, regions=("us-east-1", "us-west-9"))
 
 
 # --- discounts and overrides -------------------------------------------------------------------------
@@ -325,7 +328,7 @@ def test_write_override_file_round_trips(tmp_path):
         s3,standard,storage,us-east-1,usd_per_gb_month,0.023,0,51200,,,https://example.org/s,2025-07-07,first tier
         s3,standard,storage,us-east-1,usd_per_gb_month,0.022,51200,,,,https://example.org/s,2025-07-07,next tier
         """)
-    back = read_price_csv(V.write_override_file(t, tmp_path / "o.csv"))
+    back = read_price_csv(H.write_override_file(t, tmp_path / "o.csv"))
     cols = ["service", "name", "dimension", "usd", "tier_start", "tier_end", "as_of", "source", "notes"]
     assert back[cols].equals(t[cols])
     assert math.isinf(back["tier_end"].iloc[1])
@@ -336,7 +339,7 @@ def test_write_override_file_round_trips(tmp_path):
 
 def test_bedrock_token_prices_llama_and_batch_half(book):
     models = ["meta.llama3-1-70b-instruct-v1:0", "meta.llama3-1-405b-instruct-v1:0"]
-    wide = V.bedrock_token_prices_wide(V.bedrock_token_prices(book, models)).set_index("model")
+    wide = H.bedrock_token_prices_wide(H.bedrock_token_prices(book, models)).set_index("model")
     # fact sheet / genai-prices 0.2.3: Llama 3.1 70B 0.72 / 0.72; bedrock.csv: 405B 2.40 / 2.40
     assert wide.loc[models[0], ["input", "output"]].tolist() == [0.72, 0.72]
     assert wide.loc[models[1], ["input", "output"]].tolist() == [2.4, 2.4]
@@ -348,14 +351,14 @@ def test_bedrock_token_prices_llama_and_batch_half(book):
 
 
 def test_bedrock_token_prices_wide_missing_marker(book):
-    long = V.bedrock_token_prices(book, ["meta.llama3-1-70b-instruct-v1:0"])
-    wide = V.bedrock_token_prices_wide(long, missing="not priced")
+    long = H.bedrock_token_prices(book, ["meta.llama3-1-70b-instruct-v1:0"])
+    wide = H.bedrock_token_prices_wide(long, missing="not priced")
     assert wide.loc[0, "cache_write"] == "not priced" and wide.loc[0, "input"] == 0.72
 
 
 def test_bedrock_token_prices_unknown_model_names_closest(book):
     with pytest.raises(CostlibError, match=r"unknown Bedrock model.*closest valid: meta\.llama3-1-70b"):
-        V.bedrock_token_prices(book, ["meta.llama3-1-70b-instruct"])
+        H.bedrock_token_prices(book, ["meta.llama3-1-70b-instruct"])
 
 
 def test_lesson_bedrock_models_adds_the_params_models(params, book):
@@ -368,7 +371,7 @@ def test_lesson_bedrock_models_adds_the_params_models(params, book):
 
 
 def test_not_in_tables_lists_computed_gaps(book):
-    out = V.not_in_tables(book)
+    out = H.not_in_tables(book)
     items = set(out["item"])
     # instances.csv has p5e.48xlarge, ec2.csv has no us-east-1 price for it
     assert "EC2 p5e.48xlarge on demand" in items
@@ -384,7 +387,7 @@ def test_not_in_tables_gap_closes_when_a_row_is_added(tmp_path):
     with open(tmp_path / "ec2.csv", "a") as f:
         f.write("ec2,p5e.48xlarge,on_demand,us-east-1,usd_per_hour,1,,,,,https://example.org/test,2026-01-01,test\n")
     book = load_price_book(PriceSettings(as_of=ON), tables_dir=tmp_path)
-    items = set(V.not_in_tables(book, rows=load_tables(tmp_path))["item"])
+    items = set(H.not_in_tables(book, rows=load_tables(tmp_path))["item"])
     assert "EC2 p5e.48xlarge on demand" not in items
     assert "sagemaker ml.p5.48xlarge on_demand" in items
 
@@ -394,7 +397,7 @@ def test_not_in_tables_gap_closes_when_a_row_is_added(tmp_path):
 
 def test_refresh_preview_reads_fixture_and_writes_nothing():
     before = _tables_bytes()
-    parsed, changes, summary = V.refresh_preview(OFFER)
+    parsed, changes, summary = H.refresh_preview(OFFER)
     assert _tables_bytes() == before
     # read by hand from the fixture: publicationDate 2026-07-20; p4d.24xlarge us-east-1 21.957642,
     # g5.xlarge 1.006 in us-east-1 and us-west-2, gp3 storage 0.08 per GB-month
@@ -410,11 +413,11 @@ def test_refresh_preview_reads_fixture_and_writes_nothing():
 
 def test_refresh_error_bad_offer_is_one_relative_line():
     before = _tables_bytes()
-    msg = V.refresh_error(BAD_OFFER)
+    msg = H.refresh_error(BAD_OFFER)
     assert _tables_bytes() == before
     assert msg.startswith("tests/fixtures/pricelist/bad_offer_non_numeric_price.json")
     assert "no numeric USD price" in msg and "\n" not in msg
-    assert V.refresh_error(OFFER) == ""
+    assert H.refresh_error(OFFER) == ""
 
 
 # --- charts ---------------------------------------------------------------------------------------------
@@ -430,16 +433,18 @@ def _rows(spec: dict) -> int:
 
 
 def test_charts_lowercase_titles_with_units_and_small_data(book, params):
-    cut = V.gpu_price_cut()
-    comp = V.region_comparison(book)
-    long = V.bedrock_token_prices(book)
-    totals = V.discount_effect(params, {"ec2": 10}).totals
+    cut = H.gpu_price_cut()
+    comp = H.region_comparison(book)
+    long = H.bedrock_token_prices(book)
+    effect = V.discount_effect(params, {"ec2": 10})
+    totals = effect.totals
     charts = {
-        "age": V.age_chart(V.rows_by_year(book)),
+        "age": V.age_chart(book),
         "cut": V.price_cut_chart(cut),
         "region": V.region_chart(comp),
-        "before_after": V.before_after_chart(totals),
+        "before_after": V.discount_chart(effect),
         "bedrock": V.bedrock_prices_chart(long),
+        "age (charts)": C.age_chart(H.rows_by_year(book)),
     }
     for name, chart in charts.items():
         spec = chart.to_dict()
@@ -465,7 +470,7 @@ def test_price_explorer_slider_matches_discount_effect(params):
     ex.controls["ec2"].value = 50.0
     expected = V.discount_effect(params, {"ec2": 50}).totals.set_index("option")
     got = ex.totals.set_index("option")
-    assert got["after_usd_per_month"].to_dict() == pytest.approx(expected["after_usd_per_month"].to_dict())
+    assert got["after_usd"].to_dict() == pytest.approx(expected["after_usd_per_month"].to_dict())
     assert "cannot price" not in ex.output.value
 
 
@@ -477,7 +482,7 @@ def test_price_explorer_date_before_the_cut_raises_the_gpu_bill(params):
     ex.controls["as_of"].value = date(2025, 6, 22)
     t = ex.totals.set_index("option")
     # 98.32 instead of 55.04 per instance-hour: the self-hosted bill goes up
-    assert t.loc["p5_llama31_70b", "change_usd_per_month"] > 0
+    assert t.loc["p5_llama31_70b", "change_usd"] > 0
 
 
 # --- helpers for the lesson -----------------------------------------------------------------------
@@ -490,7 +495,7 @@ def test_change_summary_one_line_per_name_and_day(tmp_path):
         bedrock,m,output,us-east-1,usd_per_1m_tokens,15,,,,2025-12-01,https://example.org/a,2025-07-20,
         bedrock,m,output,us-east-1,usd_per_1m_tokens,18,,,2025-12-01,,https://example.org/b,2026-07-04,
         """, "bedrock.csv")
-    out = V.change_summary(V.price_changes(t))
+    out = H.change_summary(H.price_changes(t))
     # input 3 -> 6: +100 %; output 15 -> 18: (18 - 15) / 15 = +20 %
     assert len(out) == 1
     row = out.iloc[0]
@@ -499,7 +504,7 @@ def test_change_summary_one_line_per_name_and_day(tmp_path):
 
 
 def test_history_p5_two_windows():
-    h = V.history("ec2", "p5.48xlarge", "on_demand", region="us-east-1")
+    h = H.history("ec2", "p5.48xlarge", "on_demand", region="us-east-1")
     # ec2.csv: 98.32 until 2025-06-23, then 55.04 from 2025-06-23 (open)
     assert h["usd"].tolist() == [98.32, 55.04]
     assert h["effective_to"].iloc[0] == date(2025, 6, 23) and h["effective_from"].iloc[1] == date(2025, 6, 23)
@@ -508,7 +513,7 @@ def test_history_p5_two_windows():
 
 def test_history_unknown_name_names_closest():
     with pytest.raises(CostlibError, match=r"unknown name 'p5.48xl'.*p5\.48xlarge"):
-        V.history("ec2", "p5.48xl", "on_demand")
+        H.history("ec2", "p5.48xl", "on_demand")
 
 
 def test_example_discounts_only_used_services(result):

@@ -1,11 +1,11 @@
-"""Charts and lesson tables of the throughput notebook (costlib.lessons.throughput_charts / explain)."""
+"""Charts and lesson tables of the throughput notebook (costlib.lessons.charts / costlib.lessons.throughput)."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from costlib.lessons import throughput_charts as charts
+from costlib.lessons import charts
 from costlib.lessons import throughput as explain
 
 SETUP = explain.LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000, out_tokens=500,

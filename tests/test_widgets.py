@@ -51,3 +51,36 @@ def test_moving_one_slider_keeps_derived_batches_and_p95():
     explorer.controls["workload.avg_rps"].value = 2
     expected = estimate(with_overrides(params, {"workload.avg_rps": 2}))
     assert totals(explorer) == {o.name: o.monthly_usd for o in expected.options}
+
+
+def test_point_explorer_recomputes_the_operating_point():
+    # lesson 03's control: each change calls serving_point for the setup's model and instance
+    from costlib.formulas.throughput import serving_point
+    from costlib.lessons.throughput import LessonSetup
+    from costlib.lessons.widgets import point_explorer
+
+    setup = LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000,
+                        out_tokens=500, p95_latency_ms=1000, prompt_cv=0.5)
+    ex = point_explorer(setup)
+    first = ex.point.concurrency
+    assert "concurrency" in ex.output.value
+    ex.controls["prompt_cv"].value = 1.5  # more varied prompts -> a smaller feasible batch
+    expected = serving_point(setup.model, **setup.serving_kwargs(prompt_cv=1.5, kv_precision=None))
+    assert ex.point.concurrency == expected.concurrency < first
+
+
+def test_point_explorer_infeasible_setting_is_a_message():
+    from costlib.lessons.throughput import LessonSetup
+    from costlib.lessons.widgets import point_explorer
+
+    ex = point_explorer(LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge"))
+    ex.controls["p95_latency_ms"].value = 200
+    ex.controls["in_tokens"].value = 16000
+    assert ex.point is None and "cannot serve this" in ex.output.value
+
+
+def test_explorer_keeps_its_comparison(explorer):
+    explorer.controls["options.fleet.batch_size"].value = 4
+    c = explorer.comparison
+    assert c.overrides == {"options.fleet.batch_size": 4}
+    assert c.totals().set_index("option").loc["fleet", "change_pct"] == pytest.approx(-50.0)

@@ -1,8 +1,17 @@
-"""Altair charts for the notebooks: each answers one question, stated above it in the notebook.
+"""Every Altair chart of the course, in one style: each answers one question, asked in the text.
 
 Executed reports render charts as inline SVG (vl-convert), which is offline and byte-stable; a
-live notebook keeps Altair's interactive renderer. Charts never hold more rows than Altair's
-5,000-row limit: callers aggregate first. Axis titles are lowercase with units.
+live notebook keeps Altair's interactive renderer (:func:`use_renderer`). Charts never hold more
+rows than Altair's 5,000-row limit: builders aggregate first. Axis titles are lowercase with
+units; captions are in the notebook's text, never in a chart title.
+
+One style for all lessons: the sizes :data:`WIDTH`, :data:`HEIGHT` and :data:`ROW`, one colour
+per cost category (:data:`CATEGORY_COLORS`, the same in every lesson that splits a bill by
+category), and one pair of colours for before / after (:data:`CASE_COLORS`).
+
+Builders take the tidy tables costlib produces: :meth:`costlib.bill.estimate.Estimate.to_frame`,
+:meth:`costlib.whatif.compare.Comparison.totals`, :func:`costlib.whatif.levers.lever_report`,
+:mod:`costlib.lessons.throughput`'s tables and :mod:`costlib.tables.history`'s views.
 """
 
 from __future__ import annotations
@@ -10,7 +19,35 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from costlib.bill.lineitems import CATEGORIES
+
 RENDERERS = ("svg", "interactive")
+
+WIDTH = 520
+"""Width of a single-panel chart [px]."""
+
+HEIGHT = 280
+"""Height of a chart whose y axis is a quantity [px]."""
+
+ROW = 36
+"""Height of one row of a chart whose y axis lists names (options, instances, models) [px]."""
+
+CATEGORY_COLORS = {
+    "inference": "#4c78a8",
+    "retrieval": "#72b7b2",
+    "network": "#f58518",
+    "observability": "#e45756",
+    "security": "#b279a2",
+    "failures": "#9d755d",
+    "operations": "#bab0ac",
+}
+"""One colour per cost category of :data:`costlib.bill.lineitems.CATEGORIES`, in every lesson."""
+
+CASE_COLORS = {"before": "#bab0ac", "after": "#4c78a8"}
+"""Colours of the two cases of a before/after chart."""
+
+PLUMBING_CATEGORIES = ("retrieval", "network", "observability", "security", "failures")
+"""The categories lesson 04 is about: everything but inference and operations."""
 
 
 def use_renderer(name: str = "svg") -> str:
@@ -21,6 +58,35 @@ def use_renderer(name: str = "svg") -> str:
     return name
 
 
+def category_color(title: str = "category") -> alt.Color:
+    """The colour channel of a chart split by cost category: the same palette everywhere."""
+    return alt.Color("category:N", title=title,
+                     scale=alt.Scale(domain=list(CATEGORY_COLORS),
+                                     range=list(CATEGORY_COLORS.values())),
+                     sort=list(CATEGORY_COLORS))
+
+
+def case_color(field: str = "case", labels=("before", "after"), title: str = "case") -> alt.Color:
+    """The colour channel of a before/after chart; ``labels`` name the two cases in order."""
+    return alt.Color(f"{field}:N", title=title,
+                     scale=alt.Scale(domain=list(labels), range=list(CASE_COLORS.values())),
+                     sort=list(labels))
+
+
+def _rows_height(n: int, per_row: int = ROW, minimum: int = 60, maximum: int = 900) -> int:
+    """Height of a chart listing ``n`` names on its y axis [px]."""
+    return int(min(maximum, max(minimum, per_row * max(1, n) + 20)))
+
+
+def _category_order(frame: pd.DataFrame) -> pd.DataFrame:
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return frame.assign(order=frame["category"].map(order).fillna(len(order)))
+
+
+# --------------------------------------------------------------------------------------------
+# the bill: lessons 00 and 02
+
+
 def monthly_cost_by_option(estimate_frame: pd.DataFrame) -> alt.Chart:
     """Stacked bars: monthly USD of each option, split by line-item category.
 
@@ -29,19 +95,19 @@ def monthly_cost_by_option(estimate_frame: pd.DataFrame) -> alt.Chart:
     estimate_frame : pandas.DataFrame
         Tidy frame from :meth:`costlib.bill.estimate.Estimate.to_frame` (option x line item).
     """
-    data = (
-        estimate_frame.groupby(["option", "category"], as_index=False)["monthly_usd"].sum()
-    )
+    data = estimate_frame.groupby(["option", "category"], as_index=False)["monthly_usd"].sum()
+    data = _category_order(data)
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("monthly_usd:Q", title="monthly cost (usd)"),
             y=alt.Y("option:N", title=None, sort="x"),
-            color=alt.Color("category:N", title="category"),
+            color=category_color(),
+            order=alt.Order("order:Q"),
             tooltip=["option", "category", alt.Tooltip("monthly_usd:Q", format=",.0f")],
         )
-        .properties(width=520, height=max(60, 36 * data["option"].nunique()))
+        .properties(width=WIDTH, height=_rows_height(data["option"].nunique()))
     )
 
 
@@ -51,7 +117,8 @@ def cost_per_1k_tokens_curve(sweep: pd.DataFrame, x: str, x_title: str) -> alt.C
     Parameters
     ----------
     sweep : pandas.DataFrame
-        Columns ``option``, ``usd_per_1k_tokens`` and the swept column ``x``.
+        Columns ``option``, ``usd_per_1k_tokens`` and the swept column ``x``
+        (:func:`costlib.whatif.sweeps.sweep`).
     x : str
         The swept column.
     x_title : str
@@ -67,7 +134,7 @@ def cost_per_1k_tokens_curve(sweep: pd.DataFrame, x: str, x_title: str) -> alt.C
             color=alt.Color("option:N", title="option"),
             tooltip=["option", x, alt.Tooltip("usd_per_1k_tokens:Q", format=".5f")],
         )
-        .properties(width=520, height=300)
+        .properties(width=WIDTH, height=HEIGHT)
     )
 
 
@@ -102,11 +169,11 @@ def traffic_profile(profile) -> alt.Chart:
             color=alt.Color("statistic:N", title="within the hour"),
             tooltip=["hour", "statistic", alt.Tooltip("rps:Q", format=".2f")],
         )
-        .properties(width=560, height=220)
+        .properties(width=WIDTH, height=HEIGHT - 60)
     )
 
 
-def breakeven(sweeps: pd.DataFrame, references: pd.DataFrame) -> alt.Chart:
+def breakeven(sweeps: pd.DataFrame, references: pd.DataFrame) -> alt.LayerChart:
     """Self-hosted monthly cost against batch size, with managed options as flat lines.
 
     Parameters
@@ -136,4 +203,362 @@ def breakeven(sweeps: pd.DataFrame, references: pd.DataFrame) -> alt.Chart:
             tooltip=["option", alt.Tooltip("monthly_usd:Q", format=",.0f")],
         )
     )
-    return (lines + rules).properties(width=520, height=300)
+    return (lines + rules).properties(width=WIDTH, height=HEIGHT)
+
+
+# --------------------------------------------------------------------------------------------
+# the rest of the bill: lesson 04
+
+
+def category_frame(estimate_frame: pd.DataFrame) -> pd.DataFrame:
+    """Monthly USD and share of the total per option and category.
+
+    Parameters
+    ----------
+    estimate_frame : pandas.DataFrame
+        Tidy frame from :meth:`costlib.bill.estimate.Estimate.to_frame` (option x line item).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per option x category (every category of
+        :data:`costlib.bill.lineitems.CATEGORIES`, zero when absent): ``option``, ``category``,
+        ``monthly_usd`` [USD/month], ``share_pct`` [% of the option's total], ``plumbing``
+        (True for the categories of :data:`PLUMBING_CATEGORIES`).
+    """
+    sums = estimate_frame.groupby(["option", "category"])["monthly_usd"].sum()
+    options = list(dict.fromkeys(estimate_frame["option"]))
+    index = pd.MultiIndex.from_product([options, list(CATEGORIES)], names=["option", "category"])
+    out = sums.reindex(index, fill_value=0.0).reset_index()
+    totals = out.groupby("option")["monthly_usd"].transform("sum")
+    out["share_pct"] = (100.0 * out["monthly_usd"] / totals.where(totals > 0)).fillna(0.0)
+    out["plumbing"] = out["category"].isin(PLUMBING_CATEGORIES)
+    return out
+
+
+def plumbing_share(estimate_frame: pd.DataFrame) -> alt.Chart:
+    """Stacked bars: each option's monthly bill as shares of its categories.
+
+    Answers "how much of each option's bill is the plumbing around the model?".
+    """
+    data = _category_order(category_frame(estimate_frame))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("share_pct:Q", title="share of the monthly bill (%)", stack="zero",
+                    scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y("option:N", title=None),
+            color=category_color(),
+            order=alt.Order("order:Q"),
+            tooltip=["option", "category", alt.Tooltip("share_pct:Q", format=".1f"),
+                     alt.Tooltip("monthly_usd:Q", format=",.0f")],
+        )
+        .properties(width=WIDTH, height=_rows_height(data["option"].nunique()))
+    )
+
+
+def category_items_frame(estimate_frame: pd.DataFrame, category: str) -> pd.DataFrame:
+    """The line items of one category, per option: ``option``, ``item``, ``monthly_usd``.
+
+    Items of a router's routes keep their ``route: item`` label; identical labels are summed.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; valid: {', '.join(CATEGORIES)}")
+    rows = estimate_frame[estimate_frame["category"] == category]
+    return rows.groupby(["option", "item"], as_index=False, sort=False)["monthly_usd"].sum()
+
+
+def category_items(estimate_frame: pd.DataFrame, category: str) -> alt.Chart:
+    """Horizontal bars: what each line item of one category costs each option per month.
+
+    Answers "what is this category made of, and for which option?". Items that cost nothing
+    still appear (an empty bar), so a category switched off is visibly zero.
+    """
+    data = category_items_frame(estimate_frame, category)
+    n_items = max(1, data["item"].nunique())
+    n_options = max(1, data["option"].nunique())
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("monthly_usd:Q", title=f"{category} cost per month (usd)"),
+            y=alt.Y("item:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420)),
+            yOffset=alt.YOffset("option:N"),
+            color=alt.Color("option:N", title="option"),
+            tooltip=["option", "item", alt.Tooltip("monthly_usd:Q", format=",.2f")],
+        )
+        .properties(width=WIDTH - 160, height=_rows_height(n_items * n_options, 14, 20))
+    )
+
+
+def lever_changes(report: pd.DataFrame) -> alt.Chart:
+    """Bars: the change in each option's monthly total when one lever is pulled.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        From :func:`costlib.whatif.levers.lever_report`; rows of levers that do not apply,
+        options a lever is not aimed at, and levers the file cannot price are left out.
+
+    Answers "which levers move this bill, and by how much?" (negative = cheaper).
+    """
+    data = report[report["applies"] & report["targeted"]].dropna(subset=["change_pct"])
+    data = data[["lever", "option", "before_usd", "after_usd", "change_pct"]].copy()
+    levers = list(dict.fromkeys(data["lever"]))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("change_pct:Q", title="change in monthly cost (%)"),
+            y=alt.Y("lever:N", title=None, sort=levers),
+            yOffset=alt.YOffset("option:N"),
+            color=alt.Color("option:N", title="option"),
+            tooltip=["lever", "option", alt.Tooltip("change_pct:Q", format="+.1f"),
+                     alt.Tooltip("before_usd:Q", format=",.0f"),
+                     alt.Tooltip("after_usd:Q", format=",.0f")],
+        )
+        .properties(width=WIDTH - 40, height=_rows_height(len(data), 14, 20))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# what a GPU delivers: lesson 03
+
+
+def memory_chart(breakdown: pd.DataFrame) -> alt.Chart:
+    """Stacked bar: where one GPU's memory goes (weights, activations, ..., KV cache)."""
+    data = breakdown.assign(order=range(len(breakdown)))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(gib_per_gpu):Q", title="memory per gpu (gib)"),
+            color=alt.Color("component:N", title="component", sort=list(breakdown["component"])),
+            order=alt.Order("order:Q"),
+            tooltip=["component", alt.Tooltip("gib_per_gpu:Q", format=".2f", title="gib per gpu")],
+        )
+        .properties(width=WIDTH, height=60)
+    )
+
+
+def roofline_chart(roofline_table: pd.DataFrame) -> alt.Chart:
+    """Lines: decode-step time against batch, memory bound vs compute bound vs the full step."""
+    return (
+        alt.Chart(roofline_table)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("batch:Q", title="sequences in the decode batch",
+                    scale=alt.Scale(type="log", base=2)),
+            y=alt.Y("ms:Q", title="time per decode step (ms)", scale=alt.Scale(type="log")),
+            color=alt.Color("term:N", title="bound"),
+            tooltip=["batch", "term", alt.Tooltip("ms:Q", format=".2f")],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def prompt_cv_chart(table: pd.DataFrame) -> alt.Chart:
+    """Line: the largest concurrency meeting the p95 target as prompt-length variation grows."""
+    return (
+        alt.Chart(table)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("prompt_cv:Q", title="prompt length coefficient of variation (-)"),
+            y=alt.Y("concurrency:Q", title="feasible concurrency per instance (sequences)"),
+            tooltip=["prompt_cv", "concurrency", "limited_by",
+                     alt.Tooltip("p95_ttft_ms:Q", format=",.0f", title="p95 ttft (ms)")],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def context_chart(table: pd.DataFrame) -> alt.HConcatChart:
+    """Two panels against context length: feasible concurrency, and cost per 1k tokens."""
+    base = alt.Chart(table).mark_line(point=True).encode(
+        x=alt.X("context_tokens:Q", title="context per request (tokens)",
+                scale=alt.Scale(type="log", base=2)))
+    conc = base.encode(
+        y=alt.Y("concurrency:Q", title="feasible concurrency per instance (sequences)"),
+        tooltip=["context_tokens", "concurrency", "max_concurrency_memory", "limited_by"],
+    ).properties(width=WIDTH // 2 - 20, height=HEIGHT)
+    cost = base.encode(
+        y=alt.Y("usd_per_1k_tokens:Q", title="cost per 1k tokens (usd)"),
+        tooltip=["context_tokens", alt.Tooltip("usd_per_1k_tokens:Q", format=".5f")],
+    ).properties(width=WIDTH // 2 - 20, height=HEIGHT)
+    return alt.hconcat(conc, cost)
+
+
+def levers_chart(table: pd.DataFrame) -> alt.Chart:
+    """Bars: cost per 1k tokens by precision / speculative decoding, at the same SLO."""
+    data = table.dropna(subset=["usd_per_1k_tokens"])
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("usd_per_1k_tokens:Q", title="cost per 1k tokens (usd)"),
+            y=alt.Y("variant:N", title=None, sort=list(table["variant"])),
+            tooltip=["variant", "concurrency",
+                     alt.Tooltip("total_tokens_per_s:Q", format=",.0f"),
+                     alt.Tooltip("usd_per_1k_tokens:Q", format=".5f")],
+        )
+        .properties(width=WIDTH, height=_rows_height(len(data)))
+    )
+
+
+def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """Scatter: predicted against measured for every benchmark row, with the 1:1 line (log-log)."""
+    lo = float(min(table["measured"].min(), table["predicted"].min()))
+    hi = float(max(table["measured"].max(), table["predicted"].max()))
+    diag = pd.DataFrame({"measured": [lo, hi], "predicted": [lo, hi]})
+    scale = alt.Scale(type="log")
+    points = alt.Chart(table).mark_point(filled=True, size=60).encode(
+        x=alt.X("measured:Q", title="measured (tokens/s, or ms per token)", scale=scale),
+        y=alt.Y("predicted:Q", title="modelled (same unit)", scale=scale),
+        color=alt.Color("gpu:N", title="gpu"),
+        shape=alt.Shape("engine:N", title="engine"),
+        tooltip=["id", "model", "gpu", "gpus", "in_tokens", "out_tokens", "metric",
+                 alt.Tooltip("ratio:Q", format=".2f")],
+    )
+    line = alt.Chart(diag).mark_line(strokeDash=[4, 4], color="gray").encode(
+        x="measured:Q", y="predicted:Q")
+    return (line + points).properties(width=WIDTH, height=HEIGHT + 60)
+
+
+# --------------------------------------------------------------------------------------------
+# prices and where they come from: lesson 01
+
+
+def age_chart(by_year: pd.DataFrame) -> alt.Chart:
+    """Stacked bars: rows in force per as-of year, split by table.
+
+    From :func:`costlib.tables.history.rows_by_year`.
+    """
+    return (
+        alt.Chart(by_year)
+        .mark_bar()
+        .encode(
+            x=alt.X("as_of_year:O", title="as-of year of the source"),
+            y=alt.Y("sum(rows):Q", title="price rows (count)"),
+            color=alt.Color("table:N", title="table"),
+            tooltip=["table", "as_of_year", "rows"],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def price_cut_chart(cut: pd.DataFrame) -> alt.Chart:
+    """Bars: on-demand USD per hour before and after the cut, per instance.
+
+    From :func:`costlib.tables.history.gpu_price_cut`.
+    """
+    periods = ("before the cut", "after the cut")
+    data = pd.concat([
+        pd.DataFrame({"instance": cut["instance"], "period": periods[0],
+                      "usd_per_hour": cut["before_usd_per_hour"], "cut_pct": cut["cut_pct"]}),
+        pd.DataFrame({"instance": cut["instance"], "period": periods[1],
+                      "usd_per_hour": cut["after_usd_per_hour"], "cut_pct": cut["cut_pct"]}),
+    ], ignore_index=True)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("instance:N", title=None, sort=list(cut["instance"])),
+            yOffset=alt.YOffset("period:N", sort=list(periods)),
+            x=alt.X("usd_per_hour:Q", title="on-demand price (usd per instance-hour)"),
+            color=case_color("period", periods, "period"),
+            tooltip=["instance", "period", alt.Tooltip("usd_per_hour:Q", format=",.4f"),
+                     alt.Tooltip("cut_pct:Q", format=".2f", title="cut (%)")],
+        )
+        .properties(width=WIDTH, height=_rows_height(len(cut), 44, 120))
+    )
+
+
+def region_chart(comparison: pd.DataFrame, regions=("us-east-1", "us-west-2")) -> alt.Chart:
+    """Points: the price of each name in each region, one row per region.
+
+    From :func:`costlib.tables.history.region_comparison`.
+    """
+    data = pd.concat(
+        [pd.DataFrame({"name": comparison["name"], "region": r, "usd": comparison[f"usd_{r}"]})
+         for r in regions],
+        ignore_index=True,
+    )
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True, size=70)
+        .encode(
+            y=alt.Y("name:N", title=None, sort=list(comparison["name"])),
+            yOffset=alt.YOffset("region:N", sort=list(regions)),
+            x=alt.X("usd:Q", title="on-demand price (usd per instance-hour, log scale)",
+                    scale=alt.Scale(type="log")),
+            color=alt.Color("region:N", title="region", sort=list(regions)),
+            tooltip=["name", "region", alt.Tooltip("usd:Q", format=",.5f")],
+        )
+        .properties(width=WIDTH, height=_rows_height(len(comparison), 24, 120))
+    )
+
+
+def before_after_chart(totals: pd.DataFrame) -> alt.Chart:
+    """Bars: monthly USD of each option before and after a change.
+
+    Parameters
+    ----------
+    totals : pandas.DataFrame
+        Columns ``option``, ``before_usd``, ``after_usd``
+        (:meth:`costlib.whatif.compare.Comparison.totals`).
+    """
+    data = pd.concat([
+        pd.DataFrame({"option": totals["option"], "case": "before",
+                      "usd_per_month": totals["before_usd"]}),
+        pd.DataFrame({"option": totals["option"], "case": "after",
+                      "usd_per_month": totals["after_usd"]}),
+    ], ignore_index=True)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("option:N", title=None),
+            yOffset=alt.YOffset("case:N", sort=["before", "after"]),
+            x=alt.X("usd_per_month:Q", title="monthly cost (usd)"),
+            color=case_color(title="prices"),
+            tooltip=["option", "case", alt.Tooltip("usd_per_month:Q", format=",.0f")],
+        )
+        .properties(width=WIDTH, height=_rows_height(len(totals), 44, 100))
+    )
+
+
+def bedrock_prices_chart(long: pd.DataFrame, dimensions=("input", "output")) -> alt.Chart:
+    """Points: USD per 1M tokens per model and dimension, log scale.
+
+    From :func:`costlib.tables.history.bedrock_token_prices`.
+    """
+    data = long[long["dimension"].isin(list(dimensions))]
+    data = data.assign(as_of=data["as_of"].map(str))[
+        ["model", "dimension", "usd_per_1m_tokens", "as_of"]]
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True, size=80)
+        .encode(
+            y=alt.Y("model:N", title=None, sort=list(dict.fromkeys(long["model"])),
+                    axis=alt.Axis(labelLimit=320)),
+            yOffset=alt.YOffset("dimension:N", sort=list(dimensions)),
+            x=alt.X("usd_per_1m_tokens:Q", title="price (usd per 1m tokens, log scale)",
+                    scale=alt.Scale(type="log")),
+            color=alt.Color("dimension:N", title="tokens", sort=list(dimensions)),
+            tooltip=["model", "dimension", alt.Tooltip("usd_per_1m_tokens:Q", format=",.4f"),
+                     "as_of"],
+        )
+        .properties(width=WIDTH, height=_rows_height(data["model"].nunique(), 30, 120))
+    )
+
+
+__all__ = [
+    "RENDERERS", "WIDTH", "HEIGHT", "ROW", "CATEGORY_COLORS", "CASE_COLORS",
+    "PLUMBING_CATEGORIES", "use_renderer", "category_color", "case_color",
+    "monthly_cost_by_option", "cost_per_1k_tokens_curve", "hourly_profile_frame",
+    "traffic_profile", "breakeven", "category_frame", "plumbing_share", "category_items_frame",
+    "category_items", "lever_changes", "memory_chart", "roofline_chart", "prompt_cv_chart",
+    "context_chart", "levers_chart", "calibration_chart", "age_chart", "price_cut_chart",
+    "region_chart", "before_after_chart", "bedrock_prices_chart",
+]

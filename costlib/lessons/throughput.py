@@ -1,6 +1,8 @@
-"""Tidy tables that explain the throughput model, for the lesson notebook (03_throughput).
+"""Lesson 03, what a GPU really delivers (``notebooks/03_throughput.ipynb``).
 
-Every function here only calls the model (:mod:`costlib.formulas.throughput.serving`, ``roofline``,
+Tidy tables that explain the throughput model, and the lesson's charts and controls (built in
+:mod:`costlib.lessons.charts` and :mod:`costlib.lessons.widgets`, re-exported here so the
+notebook calls only this module). Every table function only calls the model (:mod:`costlib.formulas.throughput.serving`, ``roofline``,
 ``levers``, ``calibration``) and arranges its answers as a pandas DataFrame; nothing is computed
 in the notebook. Functions never raise for an infeasible point: a configuration that does not fit
 or cannot meet the latency target becomes a row with ``NaN`` numbers and a ``note``, so the
@@ -20,12 +22,17 @@ import numpy as np
 import pandas as pd
 
 from costlib.core.errors import CostlibError
+from costlib.lessons import Lesson, start
+from costlib.lessons.charts import (calibration_chart, context_chart, levers_chart, memory_chart,
+                                    prompt_cv_chart, roofline_chart)
+from costlib.lessons.widgets import point_explorer
 from costlib.formulas.throughput import calibration
 from costlib.tables import hardware as catalog
 from costlib.formulas.throughput import roofline
 from costlib.formulas.throughput.levers import compare_levers, usd_per_1k_tokens
-from costlib.formulas.throughput.serving import (ServingPoint, engine_arrays, pass_bytes_flops, runtime_reserve_gib,
-                                        serving_point, setup_arrays)
+from costlib.formulas.throughput.engine import (engine_arrays, pass_bytes_flops, pass_time_s,
+                                               runtime_reserve_gib, setup_arrays)
+from costlib.formulas.throughput.serving import ServingPoint, serving_point
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,6 @@ def decode_roofline(setup: LessonSetup, batches=(1, 2, 4, 8, 16, 32, 64, 128, 25
     moved, flops = pass_bytes_flops(s, tokens=b, decode_seqs=b, context=ctx, prefill_tokens=0.0, prefill_len=0.0)
     t_mem = moved / (tp * s["bw"] * 1e9 * p["eta_bw"])
     t_cmp = flops / (tp * s["tflops"] * 1e12 * p["eta_f"])
-    from costlib.formulas.throughput.serving import pass_time_s
     t_step = pass_time_s(s, p, tokens=b, decode_seqs=b, context=ctx, prefill_tokens=0.0, prefill_len=0.0)
     frames = [pd.DataFrame({"batch": b.astype(int), "term": name, "ms": v * 1e3})
               for name, v in (("memory (weights + kv cache)", t_mem), ("compute", t_cmp),
@@ -331,3 +337,30 @@ def weakest_rows(df: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The ``n`` rows the model misses most, for the plain statement of where it is weakest."""
     cols = ["id", "engine", "model", "gpu", "gpus", "in_tokens", "out_tokens", "measured", "predicted", "ratio"]
     return df.head(n)[cols]
+
+
+def setup_note(setup: LessonSetup) -> str:
+    """One line: the lesson's model, instance, and where they come from."""
+    return f"Lesson subject: {setup.model} on {setup.instance} ({setup.origin})"
+
+
+def memory_note(setup: LessonSetup, memory: pd.DataFrame) -> str:
+    """One line: the TP degree, how many sequences fit per replica, and whether the model fits."""
+    fits = "fits" if bool(memory["fits"].iloc[0]) else "does NOT fit"
+    return (f"TP {int(memory['tensor_parallel'].iloc[0])}: "
+            f"{int(memory['sequences_that_fit'].iloc[0])} sequences of "
+            f"{setup.in_tokens + setup.out_tokens:,.0f} tokens fit per replica ({fits})")
+
+
+def calibration_note(calib: pd.DataFrame) -> str:
+    """One line: rows, GPU types, median error and worst factor of the calibration set."""
+    return (f"{len(calib)} rows on {calib['gpu'].nunique()} GPU types: median |error| "
+            f"{calib['abs_error'].median():.1%}, worst factor {calib['factor_off'].max():.2f}")
+
+
+__all__ = ["Lesson", "start", "LessonSetup", "EXAMPLE", "SPECULATIVE_EXAMPLE", "lesson_setup",
+           "describe", "base_point", "lesson_tp", "gpu_delivery", "memory_breakdown",
+           "decode_roofline", "concurrency_vs_prompt_cv", "context_length_sweep", "levers_table",
+           "calibration_summary", "weakest_rows", "setup_note", "memory_note",
+           "calibration_note", "memory_chart", "roofline_chart", "prompt_cv_chart",
+           "context_chart", "levers_chart", "calibration_chart", "point_explorer"]

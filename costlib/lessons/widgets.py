@@ -1,20 +1,36 @@
-"""Controls for the notebooks' "try it" sections.
+"""Every control of the notebooks' "try it" sections, built here with ``observe`` handlers.
 
-Widgets are a thin layer over ``params -> costlib -> tables``: every handler rebuilds the params
-with :func:`costlib.bill.params.with_overrides` and calls :func:`costlib.bill.estimate.estimate`. Nothing in
-a batch report depends on a person touching a control; handlers fire in plain pytest too
+Widgets are a thin layer over ``params -> costlib -> tables``: every handler re-prices the params
+with :func:`costlib.whatif.compare.compare` (the overrides a person set, against the estimate the
+controls started from), or, for the throughput lesson, calls
+:func:`costlib.formulas.throughput.serving_point`. Nothing in a batch report depends on a person
+touching a control; handlers fire in plain pytest too
 (``explorer.controls["workload.avg_rps"].value = 10`` runs the recomputation).
+
+Each explorer has ``.box`` (the widget to display), ``.controls`` (params key -> control) and
+``.output`` (an HTML widget with a stable CSS class for browser tests).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import ipywidgets as widgets
+import pandas as pd
 
-from costlib.core.errors import CostlibError
 from costlib.bill.estimate import Estimate, estimate
-from costlib.bill.params import Params, with_overrides
+from costlib.bill.params import Params
+from costlib.core.errors import CostlibError
+from costlib.tables.history import price_changes
+from costlib.tables.price_schema import SERIES
+from costlib.whatif.compare import Comparison, compare
+
+_STYLE = {"description_width": "initial"}
+
+
+def _cannot(message: str) -> str:
+    return f"<b>cannot price this:</b> {message}"
 
 
 def totals_html(result: Estimate) -> str:
@@ -32,9 +48,46 @@ def totals_html(result: Estimate) -> str:
     )
 
 
+def before_after_html(totals: pd.DataFrame) -> str:
+    """Before/after totals (:meth:`Comparison.totals`) as a small HTML table."""
+    body = "".join(
+        f"<tr><td>{r.option}</td><td style='text-align:right'>{r.before_usd:,.0f}</td>"
+        f"<td style='text-align:right'>{r.after_usd:,.0f}</td>"
+        f"<td style='text-align:right'>{r.change_pct:+.1f}</td></tr>"
+        for r in totals.itertuples(index=False)
+    )
+    return ("<table><thead><tr><th>option</th><th>usd per month, list</th>"
+            "<th>usd per month, yours</th>"
+            f"<th>change (%)</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+# --------------------------------------------------------------------------------------------
+# controls bound to params keys
+
+
 @dataclass
 class Explorer:
-    """A box of sliders bound to params keys, and the totals they produce."""
+    """A box of controls bound to params keys, and the totals they produce.
+
+    Attributes
+    ----------
+    params : Params
+        The "before".
+    controls : dict
+        Params key (``"workload.avg_rps"``) -> control.
+    output : ipywidgets.HTML
+        The totals table (CSS class ``qa-totals``).
+    box : ipywidgets.VBox
+        Controls and output, to display.
+    result : Estimate
+        The estimate with the controls as they are now.
+    initial : dict
+        The controls' starting values.
+    base : Estimate
+        The estimate the controls started from.
+    comparison : Comparison or None
+        ``base`` against ``result``, after the last change.
+    """
 
     params: Params
     controls: dict
@@ -42,6 +95,8 @@ class Explorer:
     box: widgets.VBox
     result: Estimate
     initial: dict | None = None
+    base: Estimate | None = None
+    comparison: Comparison | None = None
 
     @classmethod
     def build(cls, params: Params, controls: dict, result: Estimate | None = None) -> Explorer:
@@ -55,7 +110,7 @@ class Explorer:
         output.add_class("qa-totals")
         result = estimate(params) if result is None else result
         explorer = cls(params, controls, output, widgets.VBox(), result,
-                       {key: ctl.value for key, ctl in controls.items()})
+                       {key: ctl.value for key, ctl in controls.items()}, base=result)
         output.value = totals_html(result)
         for ctl in controls.values():
             ctl.observe(explorer.recompute, names="value")
@@ -67,14 +122,18 @@ class Explorer:
 
         display(self.box)
 
-    def recompute(self, *_):
+    def overrides(self) -> dict:
+        """The ``{"dotted.key": value}`` of the controls a person moved."""
         initial = self.initial or {}
-        overrides = {key: ctl.value for key, ctl in self.controls.items()
-                     if key not in initial or ctl.value != initial[key]}
+        return {key: ctl.value for key, ctl in self.controls.items()
+                if key not in initial or ctl.value != initial[key]}
+
+    def recompute(self, *_):
         try:
-            self.result = estimate(with_overrides(self.params, overrides))
+            self.comparison = compare(self.params, self.overrides(), before=self.base)
+            self.result = self.comparison.after
         except CostlibError as exc:
-            self.output.value = f"<b>cannot price this:</b> {exc.message}"
+            self.output.value = _cannot(exc.message)
             return
         self.output.value = totals_html(self.result)
 
@@ -102,50 +161,202 @@ def worksheet_explorer(params: Params) -> Explorer:
         if o.kind == "self_hosted":
             controls[f"options.{o.name}.batch_size"] = widgets.FloatSlider(
                 value=o.details["batch_size"], min=1, max=max(32, o.details["batch_size"]),
-                step=1, description=f"{o.name} batch", continuous_update=False,
-                style={"description_width": "initial"},
+                step=1, description=f"{o.name} batch", continuous_update=False, style=_STYLE,
             )
     return Explorer.build(params, controls, result)
 
 
-def lever_explorer(params: Params):
+def lever_explorer(params: Params) -> Explorer:
     """Controls for the plumbing levers of lesson 04, re-pricing every option on each change.
 
-    A thin layer over :class:`costlib.lessons.widgets.Explorer`: each control is bound to a params key
-    (``network.aws_path``, the cross-AZ fractions, ``observability.payload_sample_rate``,
-    ``security.objects_per_data_key``, ``failures.retry_policy`` and, with retrieval on,
-    ``retrieval.context_kept_fraction``); moving one calls :func:`costlib.bill.estimate.estimate`
-    on the overridden params.
-
-    Returns
-    -------
-    costlib.lessons.widgets.Explorer
-        ``.box`` is the widget to display; ``.controls`` maps params keys to controls.
+    Each control is bound to a params key (``network.aws_path``, the cross-AZ fractions,
+    ``observability.payload_sample_rate``, ``security.objects_per_data_key``,
+    ``failures.retry_policy`` and, with retrieval on, ``retrieval.context_kept_fraction``).
     """
     n, o, s, f = params.network, params.observability, params.security, params.failures
-    style = {"description_width": "initial"}
     controls: dict = {
         "network.aws_path": widgets.Dropdown(options=["nat", "privatelink"], value=n.aws_path,
-                                             description="aws apis via", style=style),
+                                             description="aws apis via", style=_STYLE),
         "network.model_cross_az_fraction": widgets.FloatSlider(
             value=n.model_cross_az_fraction, min=0, max=1, step=0.05,
-            description="model calls crossing an az", continuous_update=False, style=style),
+            description="model calls crossing an az", continuous_update=False, style=_STYLE),
         "network.vector_store_cross_az_fraction": widgets.FloatSlider(
             value=n.vector_store_cross_az_fraction, min=0, max=1, step=0.05,
             description="vector store calls crossing an az", continuous_update=False,
-            style=style),
+            style=_STYLE),
         "observability.payload_sample_rate": widgets.FloatLogSlider(
             value=max(o.payload_sample_rate, 1e-3), base=10, min=-3, max=0, step=0.1,
-            description="payloads logged (share)", continuous_update=False, style=style),
+            description="payloads logged (share)", continuous_update=False, style=_STYLE),
         "security.objects_per_data_key": widgets.FloatLogSlider(
             value=s.objects_per_data_key, base=10, min=0, max=3, step=0.25,
-            description="objects per kms call", continuous_update=False, style=style),
+            description="objects per kms call", continuous_update=False, style=_STYLE),
         "failures.retry_policy": widgets.Dropdown(options=["naive", "budgeted", "none"],
                                                   value=f.retry_policy,
-                                                  description="retries", style=style),
+                                                  description="retries", style=_STYLE),
     }
     if params.retrieval.enabled:
         controls["retrieval.context_kept_fraction"] = widgets.FloatSlider(
             value=params.retrieval.context_kept_fraction, min=0.05, max=1, step=0.05,
-            description="retrieved context kept", continuous_update=False, style=style)
+            description="retrieved context kept", continuous_update=False, style=_STYLE)
     return Explorer.build(params, controls)
+
+
+# --------------------------------------------------------------------------------------------
+# prices: discounts and the day prices are in force (lesson 01)
+
+
+@dataclass
+class PriceExplorer:
+    """Discount sliders and a date choice bound to one params file, and the totals they give.
+
+    ``controls`` maps a service (``"bedrock"``) to its discount slider [% off], and ``"as_of"``
+    to the date choice; ``totals`` is :meth:`Comparison.totals` of the last change.
+    """
+
+    params: Params
+    controls: dict
+    output: widgets.HTML
+    box: widgets.VBox
+    totals: pd.DataFrame
+    base: Estimate | None = None
+    comparison: Comparison | None = None
+
+    def _ipython_display_(self):  # pragma: no cover - display hook for notebooks
+        from IPython.display import display
+
+        display(self.box)
+
+    def overrides(self) -> dict:
+        """The ``prices.discounts_pct`` (and ``prices.as_of``) the controls set."""
+        discounts = {svc: float(ctl.value) for svc, ctl in self.controls.items() if svc != "as_of"}
+        overrides = {"prices.discounts_pct": {k: v for k, v in discounts.items() if v > 0}}
+        if "as_of" in self.controls:
+            overrides["prices.as_of"] = self.controls["as_of"].value
+        return overrides
+
+    def recompute(self, *_):
+        try:
+            self.comparison = compare(self.params, self.overrides(), before=self.base)
+        except CostlibError as exc:
+            self.output.value = _cannot(exc.message)
+            return
+        self.base = self.comparison.before
+        self.totals = self.comparison.totals()
+        self.output.value = before_after_html(self.totals)
+
+
+def price_explorer(params: Params, services=("bedrock", "ec2", "sagemaker")) -> PriceExplorer:
+    """A discount slider per service the estimate uses (of ``services``) and a price-date choice.
+
+    The date choice offers the params file's date and the days a used price changed (and the
+    day before each, which shows the old price); every change re-prices all options.
+    """
+    result = estimate(params)
+    used = pd.DataFrame(result.prices.get("used", []))
+    used_services = sorted(set(used["service"])) if not used.empty else []
+    chosen = [s for s in services if s in used_services] or used_services[:3]
+    controls: dict = {
+        svc: widgets.FloatSlider(value=0.0, min=0.0, max=90.0, step=5.0,
+                                 description=f"{svc} % off", continuous_update=False,
+                                 style=_STYLE)
+        for svc in chosen
+    }
+    on = (date.fromisoformat(result.prices["in_force_on"])
+          if result.prices.get("in_force_on") else None)
+    if on is not None and not used.empty:
+        keys = set(map(tuple, used[list(SERIES)].to_numpy()))
+        ch = price_changes()
+        ch = ch[ch[list(SERIES)].apply(tuple, axis=1).isin(keys)]
+        days = sorted({d for d in ch["changed_on"] if d <= on})
+        options = sorted({on, *days, *[d - timedelta(days=1) for d in days]})
+        controls["as_of"] = widgets.SelectionSlider(
+            options=[(d.isoformat(), d) for d in options], value=on, description="prices on",
+            continuous_update=False, style=_STYLE)
+    output = widgets.HTML()
+    output.add_class("qa-totals")
+    start = Comparison(result, result)
+    explorer = PriceExplorer(params, controls, output, widgets.VBox(), start.totals(), result,
+                             start)
+    output.value = before_after_html(explorer.totals)
+    for ctl in controls.values():
+        ctl.observe(explorer.recompute, names="value")
+    explorer.box = widgets.VBox([*controls.values(), output])
+    return explorer
+
+
+# --------------------------------------------------------------------------------------------
+# one operating point of the throughput model (lesson 03)
+
+
+@dataclass
+class PointExplorer:
+    """Controls over one serving setup and the operating point the throughput model gives.
+
+    ``setup`` is any object with ``model`` and ``serving_kwargs(**override)`` (a
+    :class:`costlib.lessons.throughput.LessonSetup`); ``point`` is the last
+    :class:`~costlib.formulas.throughput.ServingPoint`, ``None`` when infeasible.
+    """
+
+    setup: object
+    controls: dict
+    output: widgets.HTML
+    box: widgets.VBox
+    point: object = None
+    message: str = field(default="")
+
+    def _ipython_display_(self):  # pragma: no cover - display hook for notebooks
+        from IPython.display import display
+
+        display(self.box)
+
+    def recompute(self, *_):
+        from costlib.formulas.throughput import serving_point
+
+        c = self.controls
+        try:
+            self.point = serving_point(self.setup.model, **self.setup.serving_kwargs(
+                prompt_cv=float(c["prompt_cv"].value), in_tokens=float(c["in_tokens"].value),
+                p95_latency_ms=float(c["p95_latency_ms"].value),
+                precision=c["precision"].value, kv_precision=None))
+        except CostlibError as exc:  # an infeasible setting
+            self.point, self.message = None, exc.message
+            self.output.value = f"<b>cannot serve this:</b> {exc.message}"
+            return
+        sp = self.point
+        self.message = ""
+        self.output.value = (
+            f"concurrency {sp.concurrency} (limited by {sp.limited_by}), "
+            f"TP {sp.tensor_parallel} x {sp.replicas}<br>"
+            f"total tokens/s {sp.total_tokens_per_s:,.0f}; p95 TTFT {sp.p95_ttft_ms:,.0f} ms; "
+            f"time per output token {sp.tpot_ms:.1f} ms")
+
+
+def point_explorer(setup) -> PointExplorer:
+    """Sliders for prompt spread, prompt length and the p95 target, and a precision choice.
+
+    Each change calls :func:`costlib.formulas.throughput.serving_point` for the setup's model
+    and instance and shows the operating point.
+    """
+    controls = {
+        "prompt_cv": widgets.FloatSlider(value=setup.prompt_cv, min=0.0, max=2.0, step=0.25,
+                                         description="prompt cv", continuous_update=False),
+        "in_tokens": widgets.IntSlider(value=int(setup.in_tokens), min=100, max=16000, step=100,
+                                       description="in tokens", continuous_update=False),
+        "p95_latency_ms": widgets.IntSlider(value=int(setup.p95_latency_ms), min=200,
+                                            max=10000, step=100, description="p95 ms",
+                                            continuous_update=False),
+        "precision": widgets.Dropdown(options=["bf16", "fp8", "int8", "int4"],
+                                      value=setup.precision, description="precision"),
+    }
+    output = widgets.HTML()
+    output.add_class("qa-point")
+    explorer = PointExplorer(setup, controls, output, widgets.VBox())
+    explorer.recompute()
+    for ctl in controls.values():
+        ctl.observe(explorer.recompute, names="value")
+    explorer.box = widgets.VBox([*controls.values(), output])
+    return explorer
+
+
+__all__ = ["Explorer", "PriceExplorer", "PointExplorer", "totals_html", "before_after_html",
+           "worksheet_explorer", "lever_explorer", "price_explorer", "point_explorer"]

@@ -14,7 +14,7 @@ and sources. The modules here read and check them:
 :func:`read_table` opens any table by name, as it is in the file, for a reader who wants to look.
 
 >>> sorted(TABLES)[:3]
-['benchmarks', 'embedding_models', 'engines']
+['benchmarks', 'benchmarks_load', 'embedding_models']
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The article ends with "Practical ways to cut cost without wrecking latency". Eac
 is a :class:`Lever` here: a name, the reason in one line, and :meth:`Lever.overrides`, which
 returns the ``--set``-style ``{"dotted.key": value}`` overrides that pull the lever for one
 params file (``None`` when it does not apply to that file), using only keys the params schema
-already has. :func:`lever_report` re-prices the file with each lever pulled and tabulates
-before/after per option; ``costlib levers PARAMS`` prints the same table.
+already has. :func:`lever_report` re-prices the file with each lever pulled
+(:func:`costlib.whatif.compare.compare`) and tabulates before/after per option;
+``costlib levers PARAMS`` prints the same table.
 
 ============================ ======================================================= ==========
 lever                        params keys it sets                                     always
@@ -64,7 +65,9 @@ from typing import Any
 import pandas as pd
 
 from costlib.core.errors import CostlibError
+from costlib.bill.estimate import estimate
 from costlib.bill.params import Params, SelfHostedOption
+from costlib.whatif.compare import compare
 
 CONTEXT_KEPT_AFTER_DEDUP = 0.25
 """Share of the retrieved tokens kept after deduplication and summarisation [0-1]; an
@@ -559,9 +562,6 @@ def lever_report(params: Params, levers: Iterable[Lever] | None = None) -> pd.Da
         = cheaper), ``cuts_cost``, ``overrides`` (the keys set, for this option) and ``why``
         (the reason and what was assumed, or why the lever does not apply).
     """
-    from costlib.bill.estimate import estimate
-    from costlib.bill.params import with_overrides
-
     levers = tuple(LEVERS if levers is None else levers)
     base = estimate(params)
     rows = []
@@ -569,19 +569,22 @@ def lever_report(params: Params, levers: Iterable[Lever] | None = None) -> pd.Da
         plan = lv.plan(params, base)
         after, failed = {}, ""
         if plan.overrides is not None:
-            # the same before/after as costlib.whatif.sweeps.lever_table, one lever at a time so
-            # that a lever the file cannot take (e.g. a batch that no longer fits) is a row,
-            # not an error for the whole report
+            # one lever at a time, so that a lever the file cannot take (e.g. a batch that no
+            # longer fits) is a row, not an error for the whole report
             try:
-                after = {o.name: o.monthly_usd
-                         for o in estimate(with_overrides(params, plan.overrides)).options}
+                after = compare(params, plan.overrides, before=base).totals().set_index("option")
             except CostlibError as exc:
                 failed = exc.message
         for o in base.options:
             applies = plan.overrides is not None
             targeted = applies and o.name in plan.targets
             before = o.monthly_usd
-            value = float("nan") if failed else after.get(o.name, before)
+            if failed:
+                value, change = float("nan"), float("nan")
+            elif applies:
+                value, change = after.loc[o.name, "after_usd"], after.loc[o.name, "change_usd"]
+            else:
+                value, change = before, 0.0
             if not applies:
                 why = f"{lv.reason}. Does not apply: {plan.note}"
             elif failed:
@@ -597,8 +600,9 @@ def lever_report(params: Params, levers: Iterable[Lever] | None = None) -> pd.Da
                 "targeted": targeted,
                 "before_usd": before,
                 "after_usd": value,
-                "change_usd": value - before,
-                "change_pct": 100.0 * (value - before) / before if before else 0.0,
+                "change_usd": change,
+                "change_pct": (float("nan") if failed else
+                               after.loc[o.name, "change_pct"] if applies else 0.0),
                 "cuts_cost": lv.cuts_cost,
                 "overrides": _overrides_for(plan.overrides, o.name) if targeted else "",
                 "why": why,
@@ -610,10 +614,11 @@ def lever_report(params: Params, levers: Iterable[Lever] | None = None) -> pd.Da
 # the article's claims, checked on a params file
 
 
-def _category_totals(result, option: str) -> pd.Series:
-    frame = result.to_frame()
-    frame = frame[frame["option"] == option]
-    return frame.groupby("category")["monthly_usd"].sum().sort_values(ascending=False)
+def _category_totals(comparison, option: str) -> pd.Series:
+    """The "after" monthly USD per category of one option, largest first."""
+    cats = comparison.by_category()
+    cats = cats[cats["option"] == option]
+    return cats.set_index("category")["after_usd"].sort_values(ascending=False)
 
 
 def _claim(claim, option, inputs, measured, threshold, holds, note) -> dict:
@@ -622,15 +627,12 @@ def _claim(claim, option, inputs, measured, threshold, holds, note) -> dict:
 
 
 def _swing_rows(params, claim, overrides, inputs, base) -> list[dict]:
-    from costlib.bill.estimate import estimate
-    from costlib.bill.params import with_overrides
-
-    after = {o.name: o.monthly_usd for o in estimate(with_overrides(params, overrides)).options}
+    totals = compare(params, overrides, before=base).totals()
     rows = []
-    for o in base.options:
-        swing = 100.0 * (o.monthly_usd - after[o.name]) / o.monthly_usd
-        rows.append(_claim(claim, o.name, inputs, round(swing, 2), ">= 30 % cheaper",
-                           swing >= 30.0, f"{o.monthly_usd:,.0f} -> {after[o.name]:,.0f} USD/month"))
+    for r in totals.itertuples(index=False):
+        swing = -r.change_pct
+        rows.append(_claim(claim, r.option, inputs, round(swing, 2), ">= 30 % cheaper",
+                           swing >= 30.0, f"{r.before_usd:,.0f} -> {r.after_usd:,.0f} USD/month"))
     return rows
 
 
@@ -653,8 +655,6 @@ def article_claims(params: Params) -> pd.DataFrame:
        (checked with throttled attempts billed, and not billed as for a Bedrock 429).
     """
     from costlib.whatif.sweeps import batch_sweep
-    from costlib.bill.estimate import estimate
-    from costlib.bill.params import with_overrides
 
     base = estimate(params)
     rows: list[dict] = []
@@ -666,9 +666,9 @@ def article_claims(params: Params) -> pd.DataFrame:
         rows.append(_claim(claim, "", "", None, "rank <= 3", None,
                            "no managed-API option in this file"))
     else:
-        logged = estimate(with_overrides(params, {"observability.log_payloads": True,
-                                                  "observability.token_level_traces": True,
-                                                  "observability.payload_sample_rate": 1.0}))
+        logged = compare(params, {"observability.log_payloads": True,
+                                  "observability.token_level_traces": True,
+                                  "observability.payload_sample_rate": 1.0}, before=base)
         for name in managed:
             cats = _category_totals(logged, name)
             rank = list(cats.index).index("observability") + 1
@@ -732,7 +732,7 @@ def article_claims(params: Params) -> pd.DataFrame:
             break
         over = {"failures.retry_policy": "naive", "failures.billed_share_of_throttled_attempts":
                 billed, "failures.discarded_after_processing_fraction": 0.0}
-        res = estimate(with_overrides(params, over))
+        res = compare(params, over, before=base).after
         for name, frac in throttled:
             o = next(x for x in res.options if x.name == name)
             billed_items = [li for li in o.line_items

@@ -1,7 +1,8 @@
 """Questions asked of an estimate: sweeps, break-even points, before/after comparisons.
 
-Each function re-prices a params file under changed inputs and returns a tidy table, so the
-notebooks can chart it and the tests can check it.
+Each function re-prices a params file under changed inputs with
+:func:`costlib.whatif.compare.compare` and returns a tidy table, so the notebooks can chart it and
+the tests can check it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,37 @@ from typing import Any
 import pandas as pd
 
 from costlib.core.errors import CostlibError
-from costlib.bill.estimate import estimate
-from costlib.bill.params import Params, SelfHostedOption, with_overrides
+from costlib.bill.params import Params, SelfHostedOption
+from costlib.whatif.compare import compare
+
+
+def sweep(params: Params, key: str, values) -> pd.DataFrame:
+    """Re-price every option for each value of one params key.
+
+    Parameters
+    ----------
+    params : Params
+    key : str
+        A dotted params key, e.g. ``"workload.avg_rps"`` or ``"options.p5.batch_size"``.
+    values : iterable
+        The values to try.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: one row per value x option with ``monthly_usd``, ``usd_per_request`` and
+        ``usd_per_1k_tokens``; the swept value sits in a column named after the key's last part.
+    """
+    column = key.split(".")[-1]
+    frames = []
+    base = None
+    for value in values:
+        c = compare(params, {key: value}, before=base)
+        base = c.before
+        frame = c.after.totals_frame()
+        frame.insert(0, column, value)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def batch_sweep(params: Params, option: str, batches: Iterable[int]) -> pd.DataFrame:
@@ -43,16 +73,16 @@ def batch_sweep(params: Params, option: str, batches: Iterable[int]) -> pd.DataF
         raise CostlibError(f"batch_sweep: {option!r} is not a self_hosted option of this params "
                            f"file")
     rows = []
+    base = None
     for batch in batches:
-        changed = with_overrides(params, {f"options.{option}.batch_size": int(batch)})
-        # price only the option of interest
-        changed = changed.model_copy(update={"options": {option: changed.options[option]}})
-        changed._source_path = params.source_path
-        try:
-            result = estimate(changed)
+        try:  # price only the option of interest
+            c = compare(params, {f"options.{option}.batch_size": int(batch)}, before=base,
+                        options=[option])
         except CostlibError as exc:  # e.g. the batch does not fit in memory
             rows.append({"batch_size": int(batch), "feasible": False, "note": exc.message})
             continue
+        base = c.before
+        result = c.after
         o = result.options[0]
         tps = o.details["tokens_per_second_per_instance"]
         rows.append({
@@ -113,17 +143,11 @@ def lever_table(params: Params, levers: Mapping[str, Mapping[str, Any]]) -> pd.D
         One row per lever x option: ``lever``, ``option``, ``before_usd``, ``after_usd``,
         ``change_usd`` and ``change_pct`` (negative = cheaper).
     """
-    base = {o.name: o.monthly_usd for o in estimate(params).options}
-    rows = []
+    base = None
+    frames = []
     for lever, overrides in levers.items():
-        after = {o.name: o.monthly_usd for o in estimate(with_overrides(params, dict(overrides))).options}
-        for name, before in base.items():
-            rows.append({
-                "lever": lever,
-                "option": name,
-                "before_usd": before,
-                "after_usd": after[name],
-                "change_usd": after[name] - before,
-                "change_pct": 100.0 * (after[name] - before) / before if before else 0.0,
-            })
-    return pd.DataFrame(rows)
+        c = compare(params, dict(overrides), before=base)
+        base = c.before
+        frames.append(c.totals().drop(columns="kind").assign(lever=lever))
+    columns = ["lever", "option", "before_usd", "after_usd", "change_usd", "change_pct"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -37,7 +37,8 @@ import yaml
 from costlib.core.errors import CostlibError
 from costlib.tables import hardware as catalog
 from costlib.tables.hardware import load_benchmarks
-from costlib.formulas.throughput.serving import engine_arrays, memory_concurrency, replica_point, setup_arrays
+from costlib.formulas.throughput.engine import engine_arrays, memory_concurrency, setup_arrays
+from costlib.formulas.throughput.serving import replica_point
 
 FIT_KEYS = ("eta_bandwidth", "eta_compute", "step_overhead_ms", "sequence_overhead_us", "allreduce_latency_us")
 

@@ -42,8 +42,7 @@ import numpy as np
 
 from costlib.core.errors import CostlibError
 from costlib.formulas.throughput import roofline
-from costlib.formulas.throughput.engine import (engine_arrays, memory_concurrency, pass_bytes_flops,  # noqa: F401 (lesson 03 imports them here)
-                                               pass_time_s, runtime_reserve_gib, setup_arrays)
+from costlib.formulas.throughput.engine import engine_arrays, memory_concurrency, pass_time_s, setup_arrays
 from costlib.tables import hardware as catalog
 
 LATENCY_TARGETS = ("ttft", "e2e")
