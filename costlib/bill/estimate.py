@@ -26,7 +26,7 @@ from costlib.bill.traffic import workload_profile
 from costlib.formulas.traffic import TrafficProfile, requests_per_month
 from costlib.core.units import TOKENS_PER_1K
 
-__all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month", "sweep",
+__all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month",
            "workload_profile"]
 
 @dataclass(frozen=True)
@@ -250,32 +250,3 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
         prices=price_info,
         profile=profile,
     )
-
-
-def sweep(params: Params, key: str, values) -> pd.DataFrame:
-    """Re-price every option for each value of one params key.
-
-    Parameters
-    ----------
-    params : Params
-    key : str
-        A dotted params key, e.g. ``"workload.avg_rps"`` or ``"options.p5.batch_size"``.
-    values : iterable
-        The values to try.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Tidy: one row per value x option with ``monthly_usd``, ``usd_per_request`` and
-        ``usd_per_1k_tokens``; the swept value sits in a column named after the key's last part.
-    """
-    from costlib.bill.params import with_overrides
-
-    column = key.split(".")[-1]
-    frames = []
-    for value in values:
-        result = estimate(with_overrides(params, {key: value}))
-        frame = result.totals_frame()
-        frame.insert(0, column, value)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
