@@ -1,17 +1,16 @@
-"""Throughput and latency model for self-hosted LLM serving (issue 5).
+"""What a GPU serving an LLM delivers: memory, step times, latency under load, SLO-feasible load.
 
-Public API::
-
-    from costlib.formulas.throughput import serving_point, ServingPoint
+    from costlib.formulas.throughput import serving_point
     sp = serving_point("llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000, out_tokens=500,
-                       p95_latency_ms=1000, prompt_cv=0.5)
-    sp.tokens_per_second_per_instance, sp.batch_size
+                       bounds={"ttft_p95_ms": 1000, "tpot_p95_ms": 50})
+    sp.tokens_per_s_per_sequence, sp.batch_size, sp.binding
 
-See :mod:`costlib.formulas.throughput.serving` for the method, :mod:`costlib.formulas.throughput.calibration` for the
-fit against published benchmarks, :mod:`costlib.tables.measured` for importing measured
-curves, :mod:`costlib.formulas.throughput.levers` for quantization and speculative decoding.
+Modules: ``roofline`` (one formula per function), ``engine`` (memory and the time of one step),
+``batching`` (the queueing formulas of continuous batching), ``load`` (open- and closed-loop
+latency under load), ``serving`` (the operating point), ``levers`` (quantization, speculative
+decoding), ``calibration`` (against published benchmarks).
 """
 
-from costlib.formulas.throughput.serving import LATENCY_TARGETS, ServingPoint, serving_point
+from costlib.formulas.throughput.serving import LATENCY_BOUNDS, ServingPoint, serving_point
 
-__all__ = ["LATENCY_TARGETS", "ServingPoint", "serving_point"]
+__all__ = ["LATENCY_BOUNDS", "ServingPoint", "serving_point"]

@@ -1,36 +1,33 @@
-"""Serving model: throughput, latency and SLO-feasible concurrency of a self-hosted LLM.
+"""Serving model: throughput and latency of a self-hosted LLM, and the load a latency target allows.
 
-How a number is made (all on one replica = one tensor-parallel group, then times replicas):
+How a number is made (one replica = one tensor-parallel group; an instance holds ``gpus / TP``
+replicas and its load is split evenly among them):
 
-1. **Memory.** Weights as stored (quantized blocks, 16-bit embedding and LM head) are split over
-   the TP group. Each GPU also holds the peak activations of the engine's largest forward pass
-   (``max_batched_tokens``), the sampler's logits and a fixed runtime allowance (all from
-   ``engines.yaml`` with sources, none fitted). vLLM gives the KV cache ``gpu_memory_utilization``
-   x total memory minus those; TensorRT-LLM a fraction of what is free after them. That KV room
-   divided by the KV bytes of one whole sequence (``in + out`` tokens) gives the memory-limited
-   concurrency, capped by the engine's ``max_num_seqs``.
-2. **Decode iteration** over ``c`` sequences: roofline max(bytes read / achieved bandwidth,
-   FLOPs / achieved compute) + 2 all-reduces per layer + a fixed per-pass overhead + a host-side
-   overhead per sequence in the batch (scheduling, sampling, detokenisation). Bytes read are
-   the streamed weights (MoE: only the experts the batch touches) plus the live KV cache at the
-   mean context ``in + out/2``.
-3. **Prefill.** TTFT floor = one pass over the prompt (mostly compute-bound); when prompts are
-   mixed into decode iterations (continuous batching) they add only their marginal time.
-4. **Closed loop at concurrency c.** GPU-time budget: requests/s X = c / (out·t_dec + c·t_pre);
-   other requests' prefills stall decoding (TPOT = t_dec / (1 − ρ)) and queue in front of a new
-   prompt (M/G/1 wait, capped at c − 1 prompts). Prompts vary: ``in_tokens`` is the mean of a
-   lognormal with coefficient of variation ``prompt_cv``; its p95 prompt and the queue's p95 wait
-   give the p95 TTFT. Output length is treated as fixed.
-5. **SLO.** ``p95_latency_ms`` bounds either TTFT (``latency_target="ttft"``, the default: the
-   time the user waits before text starts streaming) or the whole streamed answer (``"e2e"``).
-   The largest concurrency whose p95 meets the bound is chosen; the TP degree (or replicas per
-   instance) with the highest feasible throughput wins unless ``tensor_parallel`` is given.
+1. **Memory** (:mod:`costlib.formulas.throughput.engine`). Weights as stored are split over the
+   TP group; each GPU also holds the activations of the engine's largest step, the sampler's
+   logits and a fixed runtime allowance (from ``engines.yaml``, with sources). The rest, as the
+   engine sizes it, is KV cache. The cache is paged and filled on demand, so a running sequence
+   holds its prompt plus half its answer on average: the sequence slots are
+   ``KV tokens / (in + out/2)``, capped by the engine's ``max_num_seqs``.
+2. **Steps.** One forward pass carries every decoding sequence (one token each) and prompt chunks
+   up to the token budget ``max_batched_tokens``: roofline max(bytes / achieved bandwidth,
+   FLOPs / achieved compute) + 2 all-reduces per layer + a fixed per-step overhead + host time
+   per sequence.
+3. **Load** (:mod:`costlib.formulas.throughput.load`). Other requests' prompt chunks slow every
+   decode step (time per output token); a new request waits for the step in flight, for the
+   prompts ahead of it in the budget, for its own prefill and, when the KV cache is full, for a
+   free slot. Two forms: ``concurrency=N`` (closed loop, as benchmarks publish it; clients beyond
+   memory queue) and ``rate=R`` (open loop, Poisson arrivals, as production traffic comes).
+4. **Latency targets.** ``bounds`` may cap the p95 time to first token, the p95 time per output
+   token and the p95 end-to-end time, any or all; the highest request rate meeting every bound
+   (open loop) is the SLO operating point, and ``limited_by`` names the bound that binds (or
+   memory/compute when the engine runs out first). The TP degree (replicas per instance) with
+   the highest such throughput wins unless ``tensor_parallel`` is given.
 
-Why "ttft" is the default for a 1 s p95: the article's scenario B (Llama-70B class, 2k in / 500 out,
-strict 1 s p95 on p4d/p5) cannot bound the whole answer: 500 tokens in 1 s needs 2 ms per token,
-while one decode pass of a 70B model must at least stream its 141 GB of bf16 weights from
-8 x 3.35 TB/s of H100 HBM, >= 5.3 ms even at 100% bandwidth. ``tests/test_throughput.py::
-test_serving_point_scenario_b_e2e_infeasible`` shows it with this model.
+Why a time-to-first-token bound alone is not enough: once it fits, nothing stops concurrency from
+climbing to the memory limit, and each output token then takes as long as a step over hundreds
+of sequences; a 300-token answer can stream for most of a minute. A bound on the time per output
+token (streaming at least at reading speed) is what keeps a fleet honest.
 """
 
 from __future__ import annotations
@@ -41,33 +38,53 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from costlib.core.errors import CostlibError
-from costlib.formulas.throughput import roofline
-from costlib.formulas.throughput.engine import engine_arrays, memory_concurrency, pass_time_s, setup_arrays
+from costlib.formulas.throughput import load
+from costlib.formulas.throughput.engine import engine_arrays, memory_concurrency, setup_arrays
 from costlib.tables import hardware as catalog
 
-LATENCY_TARGETS = ("ttft", "e2e")
+LATENCY_BOUNDS = ("ttft_p95_ms", "tpot_p95_ms", "e2e_p95_ms")
+"""The latency targets a params file (``workload.latency``) or ``--*-p95-ms`` may state."""
+_BOUND_KEYS = {"ttft_p95_ms": "ttft95_s", "tpot_p95_ms": "tpot95_s", "e2e_p95_ms": "e2e95_s"}
+_BOUND_WORDS = {"ttft_p95_ms": "p95 time to first token", "tpot_p95_ms": "p95 time per output token",
+                "e2e_p95_ms": "p95 end-to-end time"}
+LOADS = ("closed", "open", "slo")
 
 
 @dataclass(frozen=True)
 class ServingPoint:
-    """One operating point of a self-hosted deployment, per instance.
+    """One operating point of a self-hosted deployment, per instance (all its replicas).
 
-    ``tokens_per_second_per_instance`` and ``batch_size`` are the article worksheet's inputs:
-    capacity = tokens_per_second_per_instance · batch_size = total_tokens_per_s.
+    ``concurrency`` is the mean number of sequences in the engine (prefilling or decoding); with
+    ``load="closed"`` it is the requested clients that the engine holds, and ``queued`` are the
+    clients beyond memory waiting for admission. Latencies are per request: mean, p50 and p95.
+    ``tokens_per_s_per_sequence`` and ``batch_size`` are the article worksheet's inputs:
+    capacity = tokens_per_s_per_sequence x batch_size = total_tokens_per_s.
     """
 
-    concurrency: int                 # sequences in flight per instance (all replicas)
+    load: str                        # closed | open | slo
+    concurrency: float               # sequences in the engine per instance (Little's law)
+    request_rate_rps: float          # requests completed per second per instance
     output_tokens_per_s: float       # per instance
     total_tokens_per_s: float        # per instance, (in + out) tokens/s
-    ttft_ms: float                   # mean time to first token
+    ttft_ms: float                   # mean time to first token (admission wait included)
     tpot_ms: float                   # mean time per output token after the first
-    e2e_latency_ms: float            # mean end-to-end latency of one request
-    max_concurrency_memory: int      # memory-limited maximum at this context length, per instance
+    e2e_latency_ms: float            # mean end-to-end time of one request
+    p50_ttft_ms: float
+    p95_ttft_ms: float
+    p50_tpot_ms: float
+    p95_tpot_ms: float
+    p50_e2e_latency_ms: float
+    p95_e2e_latency_ms: float
+    max_concurrency_memory: int      # sequence slots the KV cache holds, per instance
+    capacity_rps: float              # highest sustainable request rate per instance
+    queued: float                    # requests waiting for a KV slot, per instance
+    admission_wait_ms: float         # mean wait for a KV slot
+    kv_utilisation: float            # sequences holding KV / slots
     replicas: int
     tensor_parallel: int
-    p95_ttft_ms: float = math.nan
-    p95_e2e_latency_ms: float = math.nan
-    limited_by: str = "requested"    # requested | memory | latency | engine
+    limited_by: str = "requested"    # requested | ttft_p95_ms | tpot_p95_ms | e2e_p95_ms | memory | compute
+    clients: float | None = None     # closed loop: clients per instance
+    bounds: dict = field(default_factory=dict)
     model: str = ""
     gpu: str = ""
     gpus: int = 0
@@ -78,71 +95,57 @@ class ServingPoint:
     in_tokens: float = 0.0
     out_tokens: float = 0.0
     prompt_cv: float = 0.0
-    latency_target: str = "ttft"
-    p95_latency_ms: float | None = None
     method: str = "modelled"         # modelled | measured
     notes: tuple = field(default_factory=tuple)
 
     @property
-    def tokens_per_second_per_instance(self) -> float:
+    def tokens_per_s_per_sequence(self) -> float:
         """The worksheet's per-sequence rate: total tokens/s divided by the batch [tokens/s]."""
         return self.total_tokens_per_s / self.concurrency
 
     @property
-    def batch_size(self) -> int:
-        """The worksheet's batch: sequences in flight per instance."""
+    def tokens_per_second_per_instance(self) -> float:
+        """The worksheet's name for :attr:`tokens_per_s_per_sequence` (a per-sequence rate)."""
+        return self.tokens_per_s_per_sequence
+
+    @property
+    def batch_size(self) -> float:
+        """The worksheet's batch: sequences in the engine per instance."""
         return self.concurrency
+
+    @property
+    def binding(self) -> str:
+        """What limits this point, in words."""
+        if self.limited_by in _BOUND_WORDS:
+            limit = self.bounds.get(self.limited_by)
+            return f"{_BOUND_WORDS[self.limited_by]} <= {limit:g} ms"
+        return {"memory": "KV-cache memory (beyond it requests queue)",
+                "compute": "the engine's step rate (no latency bound binds first)",
+                "requested": f"the requested {self.load}-loop load"}.get(self.limited_by, self.limited_by)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["tokens_per_second_per_instance"] = self.tokens_per_second_per_instance
+        d["tokens_per_s_per_sequence"] = self.tokens_per_s_per_sequence
         d["batch_size"] = self.batch_size
+        d["binding"] = self.binding
         d["notes"] = list(self.notes)
         return d
 
 
-def replica_point(s: dict, p: dict, c, in_tokens, out_tokens, prompt_cv=0.0, spec: dict | None = None):
-    """Throughput and latency of one replica at ``c`` sequences in flight (arrays broadcast).
+def latency_bounds(*, ttft_p95_ms=None, tpot_p95_ms=None, e2e_p95_ms=None) -> dict:
+    """The stated latency bounds as ``{name: ms}``, each checked to be a number > 0.
 
-    Returns a dict of arrays: out_tps, x_rps, t_dec, ttft, ttft95, tpot, e2e, e2e95 (seconds).
+    >>> latency_bounds(ttft_p95_ms=1000, tpot_p95_ms=50)
+    {'ttft_p95_ms': 1000.0, 'tpot_p95_ms': 50.0}
     """
-    c = np.asarray(c, dtype=float)
-    ctx = np.asarray(in_tokens, float) + np.asarray(out_tokens, float) / 2.0
-    if spec:
-        k, tau = spec["k"], roofline.speculative_tokens_per_step(spec["alpha"], spec["k"])
-        t_verify = pass_time_s(s, p, tokens=c * (k + 1), decode_seqs=c, context=ctx, prefill_tokens=0.0,
-                               prefill_len=0.0, tokens_per_seq=k + 1)
-        t_draft = pass_time_s(spec["draft"], p, tokens=c, decode_seqs=c, context=ctx, prefill_tokens=0.0,
-                              prefill_len=0.0)
-        t_dec = (t_verify + k * t_draft) / tau
-    else:
-        t_dec = pass_time_s(s, p, tokens=c, decode_seqs=c, context=ctx, prefill_tokens=0.0, prefill_len=0.0)
-    t_dec_plain = pass_time_s(s, p, tokens=c, decode_seqs=c, context=ctx, prefill_tokens=0.0, prefill_len=0.0)
-
-    def prefill(length):
-        alone = pass_time_s(s, p, tokens=length, decode_seqs=0.0, context=0.0, prefill_tokens=length,
-                            prefill_len=length)
-        mixed = pass_time_s(s, p, tokens=c + length, decode_seqs=c, context=ctx, prefill_tokens=length,
-                            prefill_len=length)
-        return alone, np.maximum(mixed - t_dec_plain, 0.0)
-
-    in_mean = np.asarray(in_tokens, float)
-    t_pre, t_marg = prefill(in_mean)
-    x = c / (out_tokens * t_dec + c * t_marg)                      # requests/s per replica
-    rho = x * t_marg * np.where(c > 0, (c - 1.0) / np.maximum(c, 1.0), 0.0)  # others' prefill share
-    rho = np.minimum(rho, 0.999)
-    tpot = t_dec / (1.0 - rho)
-    cap = np.maximum(c - 1.0, 0.0)
-    wait = np.minimum(roofline.mg1_mean_wait_s(rho, t_marg, prompt_cv), cap * t_marg)
-    ttft = t_pre + wait
-    l95 = roofline.lognormal_quantile(in_mean, prompt_cv)
-    t_pre95, t_marg95 = prefill(l95)
-    wait95 = np.minimum(roofline.mg1_wait_quantile_s(rho, roofline.mg1_mean_wait_s(rho, t_marg, prompt_cv)),
-                        cap * t_marg95)
-    ttft95 = t_pre95 + wait95
-    n_after = np.maximum(np.asarray(out_tokens, float) - 1.0, 0.0)
-    return dict(out_tps=x * out_tokens, x_rps=x, t_dec=t_dec, ttft=ttft, ttft95=ttft95, tpot=tpot,
-                e2e=ttft + n_after * tpot, e2e95=ttft95 + n_after * tpot)
+    out = {}
+    for name, v in (("ttft_p95_ms", ttft_p95_ms), ("tpot_p95_ms", tpot_p95_ms), ("e2e_p95_ms", e2e_p95_ms)):
+        if v is None:
+            continue
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise CostlibError(f"throughput: {name} is {v!r}; must be a number of ms > 0")
+        out[name] = float(v)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,10 +178,94 @@ def _tp_candidates(n_gpus: int, model: catalog.ModelSpec, fixed: int | None) -> 
     return [t for t in (1, 2, 4, 8, 16) if t <= n_gpus and n_gpus % t == 0 and model.attention_heads % t == 0]
 
 
+def replica_slots(s: dict, in_tokens, out_tokens):
+    """Sequence slots of one replica's paged KV cache (see :func:`load.paged_sequence_slots`)."""
+    _, kv_bytes = memory_concurrency(s, None, in_tokens, out_tokens)
+    kv_per_token = s["kv_per_token"] + s.get("draft_kv_per_token", 0.0)
+    return load.paged_sequence_slots(load.kv_token_capacity(kv_bytes, kv_per_token), in_tokens, out_tokens,
+                                     s["max_seqs"])
+
+
+class _Replica:
+    """One TP choice: its setup, slots and capacity, and the load model at that choice."""
+
+    def __init__(self, s, p, spec, replicas, tp, in_tokens, out_tokens, prompt_cv):
+        self.s, self.p, self.spec, self.replicas, self.tp = s, p, spec, replicas, tp
+        self.L, self.O, self.cv = float(in_tokens), float(out_tokens), float(prompt_cv)
+        self.slots = float(replica_slots(s, in_tokens, out_tokens))
+        self.budget = float(s["act_tokens"])
+        self.capacity = float(load.capacity_rps(s, p, self.L, self.O, self.cv, spec, self.slots, self.budget)) \
+            if self.slots >= 1 else 0.0
+
+    def open(self, rate_per_replica):
+        return load.open_loop(self.s, self.p, rate_per_replica, self.L, self.O, self.cv, self.spec,
+                              slots=self.slots, budget=self.budget)
+
+    def closed(self, clients_per_replica):
+        return load.closed_loop(self.s, self.p, clients_per_replica, self.L, self.O, self.cv, self.spec,
+                                slots=self.slots, budget=self.budget)
+
+    def meets(self, r, bounds):
+        ok = ~np.asarray(r["saturated"], bool)
+        for name, limit in bounds.items():
+            ok = ok & (np.asarray(r[_BOUND_KEYS[name]]) * 1e3 <= limit)
+        return ok
+
+    def slo_rate(self, bounds):
+        """Highest rate per replica meeting every bound (bisection), or 0 when none does."""
+        lo, hi = 0.0, self.capacity
+        tiny = self.open(np.array([self.capacity * 1e-6]))
+        if not self.meets(tiny, bounds)[0]:
+            return 0.0, tiny
+        lo = self.capacity * 1e-6
+        grid = np.linspace(lo, hi, 33)[1:]
+        r = self.open(grid)
+        ok = self.meets(r, bounds)
+        if ok.all():
+            return float(grid[-1]) * (1 - 1e-9), None
+        first_bad = int(np.argmin(ok))
+        lo = float(grid[first_bad - 1]) if first_bad else lo
+        hi = float(grid[first_bad])
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if self.meets(self.open(np.array([mid])), bounds)[0]:
+                lo = mid
+            else:
+                hi = mid
+        return lo, None
+
+
+def _limit_at(rep: _Replica, r: dict, bounds: dict, rate: float) -> str:
+    """Which limit binds at an SLO point: the bound nearest its limit, or memory/compute."""
+    if bounds:
+        ratios = {name: float(np.asarray(r[_BOUND_KEYS[name]]).ravel()[0]) * 1e3 / lim
+                  for name, lim in bounds.items()}
+        name, ratio = max(ratios.items(), key=lambda kv: kv[1])
+        if ratio > 0.98:
+            return name
+    return "memory" if float(np.asarray(r["kv_utilisation"]).ravel()[0]) > 0.9 else "compute"
+
+
+def _point(rep: _Replica, r: dict, load_kind: str, limited: str, bounds: dict, clients=None) -> dict:
+    f = {k: float(np.asarray(v).ravel()[0]) for k, v in r.items() if k != "saturated"}
+    n = rep.replicas
+    return dict(
+        load=load_kind, concurrency=f["in_engine"] * n, request_rate_rps=f["x_rps"] * n,
+        output_tokens_per_s=f["output_tokens_per_s"] * n, total_tokens_per_s=f["total_tokens_per_s"] * n,
+        ttft_ms=f["ttft_s"] * 1e3, tpot_ms=f["tpot_s"] * 1e3, e2e_latency_ms=f["e2e_s"] * 1e3,
+        p50_ttft_ms=f["ttft50_s"] * 1e3, p95_ttft_ms=f["ttft95_s"] * 1e3,
+        p50_tpot_ms=f["tpot50_s"] * 1e3, p95_tpot_ms=f["tpot95_s"] * 1e3,
+        p50_e2e_latency_ms=f["e2e50_s"] * 1e3, p95_e2e_latency_ms=f["e2e95_s"] * 1e3,
+        max_concurrency_memory=int(math.floor(rep.slots)) * n, capacity_rps=rep.capacity * n,
+        queued=f.get("queued", f["x_rps"] * f["admission_wait_s"]) * n,
+        admission_wait_ms=f["admission_wait_s"] * 1e3, kv_utilisation=f["kv_utilisation"],
+        replicas=n, tensor_parallel=rep.tp, limited_by=limited, clients=clients, bounds=dict(bounds))
+
+
 def serving_point(model: str, *, instance: str | None = None, gpu: str | None = None,
                   gpus: int | None = None, precision: str = "bf16", kv_precision: str | None = None,
-                  in_tokens: float, out_tokens: float, concurrency: int | None = None,
-                  p95_latency_ms: float | None = None, latency_target: str = "ttft",
+                  in_tokens: float, out_tokens: float, concurrency: float | None = None,
+                  rate: float | None = None, bounds: dict | None = None,
                   engine: str = "vllm", prompt_cv: float = 0.0, tensor_parallel: int | None = None,
                   speculative: dict | None = None) -> ServingPoint:
     """Modelled operating point of ``model`` served on an instance (or ``gpus`` x ``gpu``).
@@ -194,11 +281,15 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
         with fp8 weights).
     in_tokens, out_tokens : float
         Mean prompt and output tokens per request [tokens].
-    concurrency : int, optional
-        Sequences in flight per instance. Exactly one of ``concurrency`` and ``p95_latency_ms``.
-    p95_latency_ms : float, optional
-        p95 bound [ms] on ``latency_target`` ("ttft" or "e2e"); the largest feasible concurrency
-        is chosen.
+    concurrency : float, optional
+        Closed loop: clients per instance, each sending its next request when its last ends [-].
+        Clients beyond what memory holds queue for admission (their wait is in the TTFT).
+    rate : float, optional
+        Open loop: Poisson arrivals per instance [requests/s]; above capacity is an error.
+    bounds : dict, optional
+        Latency targets ``{"ttft_p95_ms": .., "tpot_p95_ms": .., "e2e_p95_ms": ..}`` (any or all):
+        the highest open-loop rate meeting every one is the operating point.
+        Exactly one of ``concurrency``, ``rate`` and ``bounds``.
     engine : str
         Engine profile in ``engines.yaml`` ("vllm", "trtllm").
     prompt_cv : float
@@ -216,23 +307,24 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
     --------
     >>> sp = serving_point("llama-3.1-8b", gpu="H100", gpus=1, in_tokens=1000, out_tokens=200,
     ...                    concurrency=1)
-    >>> sp.tensor_parallel, sp.concurrency
-    (1, 1)
+    >>> sp.tensor_parallel, sp.load, round(sp.concurrency)
+    (1, 'closed', 1)
     """
-    if (concurrency is None) == (p95_latency_ms is None):
-        raise CostlibError("throughput: give exactly one of concurrency or p95_latency_ms")
-    if latency_target not in LATENCY_TARGETS:
-        raise CostlibError(f"throughput: latency_target {latency_target!r} is not valid; use one of: "
-                           + ", ".join(LATENCY_TARGETS))
+    given = [k for k, v in (("concurrency", concurrency), ("rate", rate), ("bounds", bounds)) if v]
+    if len(given) != 1:
+        raise CostlibError("throughput: give exactly one of concurrency (closed loop), rate (open loop) "
+                           "or latency bounds (the load they allow)"
+                           + (f"; got {', '.join(given)}" if given else ""))
+    bounds = latency_bounds(**(bounds or {})) if bounds else {}
     for name, v in (("in_tokens", in_tokens), ("out_tokens", out_tokens)):
         if not (isinstance(v, (int, float)) and v >= 1 and math.isfinite(v)):
             raise CostlibError(f"throughput: {name} is {v!r}; must be a number >= 1")
     if not (0 <= prompt_cv <= 5):
         raise CostlibError(f"throughput: prompt_cv is {prompt_cv}; must be between 0 and 5")
-    if concurrency is not None and (int(concurrency) != concurrency or concurrency < 1):
-        raise CostlibError(f"throughput: concurrency is {concurrency!r}; must be a whole number >= 1")
-    if p95_latency_ms is not None and not (p95_latency_ms > 0):
-        raise CostlibError(f"throughput: p95_latency_ms is {p95_latency_ms!r}; must be > 0")
+    if concurrency is not None and not (math.isfinite(concurrency) and concurrency >= 1):
+        raise CostlibError(f"throughput: concurrency is {concurrency!r}; must be a number >= 1")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise CostlibError(f"throughput: rate is {rate!r}; must be requests/s > 0")
 
     m = catalog.get_model(model)
     inst_name, g, n_gpus, mem_gib = _resolve_hardware(instance, gpu, gpus)
@@ -251,7 +343,7 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
     if g.name == "A10G":
         notes.append("A10G dense BF16 TFLOPS (70) has no vendor source; prefill/TTFT on g5 is uncertain")
 
-    best = None
+    reps = []
     for tp in _tp_candidates(n_gpus, m, tensor_parallel):
         s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib,
                          engine=eng)
@@ -260,65 +352,58 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
             spec = _spec_setup(speculative, g, tp, prec, kvp, mem_gib, eng)
             s["draft_kv_per_token"] = spec["draft"]["kv_per_token"]
             s["w_bytes_mem"] = s["w_bytes"] + spec["draft"]["w_bytes"]
-        replicas = n_gpus // tp
-        c_mem_rep, _ = memory_concurrency(s, p, in_tokens, out_tokens)
-        c_mem_rep = int(c_mem_rep)
-        if c_mem_rep < 1:
-            continue
-        c_mem = c_mem_rep * replicas
-        if concurrency is not None:
-            if concurrency > c_mem:
-                continue
-            c = int(concurrency)
-            limited = "requested"
-        else:
-            cs = np.arange(1, c_mem + 1, dtype=float)
-            r = replica_point(s, p, cs / replicas, in_tokens, out_tokens, prompt_cv, spec)
-            metric = (r["ttft95"] if latency_target == "ttft" else r["e2e95"]) * 1e3
-            ok = np.cumprod(metric <= p95_latency_ms).astype(bool)
-            if not ok[0]:
-                cand = (tp, None, float(metric[0]))
-                if best is None or (best[1] is None and cand[2] < best[2]):
-                    best = cand
-                continue
-            c = int(cs[ok][-1])
-            limited = "latency" if c < c_mem else ("engine" if c_mem_rep >= eng.max_num_seqs else "memory")
-        r = replica_point(s, p, c / replicas, in_tokens, out_tokens, prompt_cv, spec)
-        out_tps = float(r["out_tps"]) * replicas
-        if best is None or best[1] is None or out_tps > best[1]["output_tokens_per_s"]:
-            best = (tp, dict(
-                concurrency=c, output_tokens_per_s=out_tps,
-                total_tokens_per_s=out_tps * (in_tokens + out_tokens) / out_tokens,
-                ttft_ms=float(r["ttft"]) * 1e3, tpot_ms=float(r["tpot"]) * 1e3,
-                e2e_latency_ms=float(r["e2e"]) * 1e3, max_concurrency_memory=c_mem,
-                replicas=replicas, tensor_parallel=tp, p95_ttft_ms=float(r["ttft95"]) * 1e3,
-                p95_e2e_latency_ms=float(r["e2e95"]) * 1e3, limited_by=limited), 0.0)
+        rep = _Replica(s, p, spec, n_gpus // tp, tp, in_tokens, out_tokens, prompt_cv)
+        if rep.slots >= 1 and rep.capacity > 0:
+            reps.append(rep)
     hw = inst_name or f"{n_gpus} x {g.name}"
-    if best is None:
-        limit = _max_c_any(m, g, n_gpus, prec, kvp, mem_gib, eng, in_tokens, out_tokens)
-        if concurrency is not None and limit >= 1:
-            raise CostlibError(
-                f"throughput: {m.name} ({prec} weights, {kvp} KV) on {hw} cannot hold {concurrency} sequences of "
-                f"{ctx_total:g} tokens (memory limit {limit}); lower concurrency or context, quantize, or use more GPUs")
-        raise CostlibError(f"throughput: {m.name} ({prec} weights) does not fit on {hw} with room for one "
-                           f"{ctx_total:g}-token sequence; quantize or use more GPUs")
-    if best[1] is None:
-        raise CostlibError(
-            f"throughput: no concurrency meets p95 {latency_target} <= {p95_latency_ms:g} ms for {m.name} on {hw}: "
-            f"even one sequence gives {best[2]:.0f} ms; relax the target, shorten prompts or use faster hardware")
-    return ServingPoint(**best[1], model=m.name, gpu=g.name, gpus=n_gpus, instance=inst_name, precision=prec,
-                        kv_precision=kvp, engine=eng.name, in_tokens=float(in_tokens), out_tokens=float(out_tokens),
-                        prompt_cv=float(prompt_cv), latency_target=latency_target, p95_latency_ms=p95_latency_ms,
-                        notes=tuple(notes))
+    if not reps:
+        raise CostlibError(f"throughput: {m.name} ({prec} weights, {kvp} KV) does not fit on {hw} with room for "
+                           f"one {ctx_total:g}-token sequence; quantize, shorten the context or use more GPUs")
 
-
-def _max_c_any(m, g, n, prec, kvp, mem_gib, eng, in_tokens, out_tokens) -> int:
-    best = 0
-    for tp in _tp_candidates(n, m, None):
-        s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, memory_gib=mem_gib,
-                         engine=eng)
-        best = max(best, int(memory_concurrency(s, None, in_tokens, out_tokens)[0]) * (n // tp))
-    return best
+    best = None
+    if concurrency is not None:
+        for rep in reps:
+            r = rep.closed(np.array([concurrency / rep.replicas]))
+            cand = _point(rep, r, "closed", "requested", {}, clients=float(concurrency))
+            if best is None or cand["output_tokens_per_s"] > best["output_tokens_per_s"]:
+                best = cand
+    elif rate is not None:
+        for rep in reps:
+            if rate / rep.replicas >= rep.capacity:
+                continue
+            r = rep.open(np.array([rate / rep.replicas]))
+            cand = _point(rep, r, "open", "requested", {})
+            if best is None or cand["ttft_ms"] < best["ttft_ms"]:
+                best = cand
+        if best is None:
+            cap = max(rep.capacity * rep.replicas for rep in reps)
+            raise CostlibError(f"throughput: rate {rate:g} requests/s is above what {m.name} on {hw} sustains "
+                               f"({cap:.3g} requests/s at {in_tokens:g} in / {out_tokens:g} out tokens); lower "
+                               f"the rate or add instances")
+    else:
+        worst = None
+        for rep in reps:
+            x, tiny = rep.slo_rate(bounds)
+            if x <= 0:
+                r = tiny
+                over = {n: float(np.asarray(r[_BOUND_KEYS[n]]).ravel()[0]) * 1e3 for n in bounds}
+                if worst is None or min(over[n] / bounds[n] for n in bounds) < worst[0]:
+                    worst = (min(over[n] / bounds[n] for n in bounds), over)
+                continue
+            r = rep.open(np.array([x]))
+            cand = _point(rep, r, "slo", _limit_at(rep, r, bounds, x), bounds)
+            if best is None or cand["total_tokens_per_s"] > best["total_tokens_per_s"]:
+                best = cand
+        if best is None:
+            over = worst[1] if worst else {}
+            said = "; ".join(f"{_BOUND_WORDS[n]} is {v:,.0f} ms > {bounds[n]:g}" for n, v in over.items()
+                             if v > bounds[n]) or "the engine saturates"
+            raise CostlibError(f"throughput: no load meets the latency bounds for {m.name} on {hw}: even one "
+                               f"request at a time gives {said}; relax the bound, shorten prompts or outputs, "
+                               f"or use faster hardware")
+    return ServingPoint(**best, model=m.name, gpu=g.name, gpus=n_gpus, instance=inst_name, precision=prec,
+                        kv_precision=kvp, engine=eng.name, in_tokens=float(in_tokens),
+                        out_tokens=float(out_tokens), prompt_cv=float(prompt_cv), notes=tuple(notes))
 
 
 def _spec_setup(speculative: dict, g, tp, prec, kvp, mem_gib, eng) -> dict:
