@@ -26,7 +26,8 @@ def _bench_cases():
     from costlib.formulas import worksheet
     from costlib.whatif.sweeps import batch_sweep
     from costlib.bill.estimate import estimate
-    from costlib.formulas.fleet import FleetPolicy, simulate_fleet
+    from costlib.bill.fleet import FleetPolicy
+    from costlib.formulas.fleet import simulate_fleet
     from costlib.bill.params import load_params
     from costlib.tables.prices import PriceSettings, load_price_book
     from costlib.formulas.throughput import serving_point
@@ -43,9 +44,12 @@ def _bench_cases():
                 worksheet.required_instances(100_000.0, 200.0, sweep_inputs)), 100_000.0),
         "fleet simulation, autoscaled, 7 days at 1 min": lambda: simulate_fleet(
             demand, 60.0, FleetPolicy(policy="autoscaled")),
-        "serving point, 70B on p5, p95 TTFT 1 s": lambda: serving_point(
+        "serving point, 70B on p5, p95 TTFT 1 s and 50 ms a token": lambda: serving_point(
             "llama-3.1-70b", instance="p5.48xlarge", in_tokens=2000, out_tokens=500,
-            p95_latency_ms=1000, prompt_cv=0.5),
+            bounds={"ttft_p95_ms": 1000, "tpot_p95_ms": 50}, prompt_cv=0.5),
+        "serving point, 70B on p5, 250 clients (closed loop)": lambda: serving_point(
+            "llama-3.1-70b", instance="p5.48xlarge", in_tokens=2000, out_tokens=500,
+            concurrency=250, prompt_cv=0.5),
     }
     for stem, p in params.items():
         cases[f"estimate {stem}"] = lambda p=p: estimate(p)

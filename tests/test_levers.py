@@ -234,7 +234,11 @@ def test_article_claims_on_the_rag_scenario(loaded):
     nat = claims.xs("PrivateLink + same-AZ placement swing the total >= 30 %", level="claim")
     assert not nat["holds"].any()  # text payloads: network is a small share of the bill
     ctx = claims.xs("context length swings the total >= 30 %", level="claim")
-    assert ctx["holds"].all()
+    # per-token billing is linear in the prompt: the managed bill swings by over 30 %
+    assert bool(ctx.loc["bedrock_llama31_70b", "holds"])
+    # a self-hosted fleet saves too, less: its instances are sized by the time per output token,
+    # which a shorter prompt eases only through the prefill it adds to each step
+    assert 0 < ctx.loc["p5_vllm_llama31_70b", "measured"] < ctx.loc["bedrock_llama31_70b", "measured"]
     # naive retries: 3 attempts -> 2 billed retries per throttled request when billed,
     # none when a 429 is rejected before inference
     billed = claims.xs("naive retries cost the throttled tokens again, attempts billed "

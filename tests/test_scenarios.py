@@ -81,7 +81,7 @@ def scenario_b():
 def test_scenario_b_uses_the_articles_inputs(scenario_b):
     params, _ = scenario_b
     w = params.workload
-    assert (w.in_tokens, w.out_tokens, w.avg_rps, w.p95_latency_ms) == (2000, 500, 40, 1000)
+    assert (w.in_tokens, w.out_tokens, w.avg_rps, w.latency.ttft_p95_ms) == (2000, 500, 40, 1000)
     instances = {o.instance for o in params.options.values() if o.kind == "self_hosted"}
     assert instances == {"p4d.24xlarge", "p5.48xlarge"}
 
@@ -140,12 +140,26 @@ def test_scenario_b_breakeven_batches_against_open_and_premium_managed_models(sc
         assert premium is not None and premium <= 16, option
 
 
-def test_scenario_b_latency_target_bounds_time_to_first_token(scenario_b):
+def test_scenario_b_fleets_meet_both_latency_bounds_and_say_which_binds(scenario_b):
     params, result = scenario_b
-    assert params.workload.latency_target == "ttft"
+    bounds = params.workload.latency_bounds
+    assert bounds == {"ttft_p95_ms": 1000.0, "tpot_p95_ms": 50.0}
     for o in result.options:
         if o.kind == "self_hosted":
-            assert o.details["p95_ttft_ms"] <= params.workload.p95_latency_ms
+            s = o.details["serving"]
+            assert s["p95_ttft_ms"] <= 1000 * (1 + 1e-6) and s["p95_tpot_ms"] <= 50 * (1 + 1e-6)
+            assert s["limited_by"] in ("ttft_p95_ms", "tpot_p95_ms", "memory", "compute")
+            assert o.details["binding"] and o.details["instances_p95"] >= 1
+
+
+def test_a_per_token_bound_raises_scenario_b_fleets(scenario_b):
+    params, result = scenario_b
+    ttft_only = estimate(with_overrides(params, {"workload.latency.tpot_p95_ms": None}))
+    for name in ("p4d_vllm_llama31_70b", "p5_vllm_llama31_70b"):
+        strict, loose = by_name(result)[name], by_name(ttft_only)[name]
+        assert strict.details["batch_size"] < loose.details["batch_size"]
+        assert strict.details["instances_p95"] >= loose.details["instances_p95"]
+        assert strict.monthly_usd >= loose.monthly_usd
 
 
 # --- Scenario C: internal RAG with 80 % cache hits -------------------------------------------
@@ -166,12 +180,11 @@ def test_scenario_c_cache_halves_model_spend_or_more():
     assert cached.monthly_usd < baseline.monthly_usd
 
 
-def test_doubling_context_of_llama_70b_on_p4d_lowers_batch_and_raises_cost_per_token():
+def test_doubling_context_of_llama_70b_on_p4d_lowers_batch_and_raises_cost_per_request():
     """Issue 5: twice the prompt means twice the KV cache per sequence and longer prefills, so
-    fewer sequences fit and meet the latency target, and each token costs more. Scenario B's
-    workload with a 2 s p95 time to first token (at 1 s a 4,000-token prompt cannot be served
-    on p4d at all: even one sequence misses it)."""
-    params = with_overrides(load("scenario_b_steady.yaml"), {"workload.p95_latency_ms": 2000})
+    fewer sequences fit and meet the latency target, and each request costs more. Scenario B's
+    workload with a 2 s p95 time to first token."""
+    params = with_overrides(load("scenario_b_steady.yaml"), {"workload.latency.ttft_p95_ms": 2000})
 
     def p4d(in_tokens):
         result = estimate(with_overrides(params, {"workload.in_tokens": in_tokens}))
@@ -179,7 +192,7 @@ def test_doubling_context_of_llama_70b_on_p4d_lowers_batch_and_raises_cost_per_t
 
     short, long = p4d(2000), p4d(4000)
     assert long.details["batch_size"] < short.details["batch_size"]
-    assert long.usd_per_1k_tokens > short.usd_per_1k_tokens
+    assert long.usd_per_request > short.usd_per_request
     assert long.details["batch_source"] == short.details["batch_source"] == "model"
 
 

@@ -9,7 +9,7 @@ from costlib.lessons import charts
 from costlib.lessons import throughput as explain
 
 SETUP = explain.LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000, out_tokens=500,
-                            p95_latency_ms=1000, prompt_cv=0.5, usd_per_hour=21.957642)
+                            bounds={"ttft_p95_ms": 1000}, prompt_cv=0.5, usd_per_hour=21.957642)
 
 
 def _titles(spec) -> list[str]:
@@ -72,7 +72,10 @@ def test_concurrency_falls_with_prompt_cv_and_chart():
 def test_context_sweep_direction_and_chart():
     df = explain.context_length_sweep(SETUP, multipliers=(0.5, 1.0))
     assert df["max_concurrency_memory"].iloc[1] < df["max_concurrency_memory"].iloc[0]
-    assert df["usd_per_1k_tokens"].iloc[1] > df["usd_per_1k_tokens"].iloc[0]
+    # per request, a longer prompt always costs more (the bill pays per request); per 1k tokens it
+    # need not, since prompt tokens are prefilled in bulk far more cheaply than answers are made
+    per_request = df["usd_per_1k_tokens"] * (df["in_tokens"] + SETUP.out_tokens) / 1000
+    assert per_request.iloc[1] > per_request.iloc[0]
     c = charts.context_chart(df)
     d = c.to_dict()
     assert len(d["hconcat"]) == 2
@@ -83,7 +86,7 @@ def test_levers_table_fp8_cheaper_on_h100_and_chart():
     # On H100 fp8 (W8A8) doubles the dense tensor rate (1978.9 vs 989.4 TFLOPS) and halves the
     # weight bytes, so at the same p95 TTFT target it must cost less per token than bf16.
     h100 = explain.LessonSetup(model="llama-3.1-70b", instance="p5.48xlarge", in_tokens=2000, out_tokens=500,
-                               p95_latency_ms=1000, prompt_cv=0.5, usd_per_hour=55.04)
+                               bounds={"ttft_p95_ms": 1000}, prompt_cv=0.5, usd_per_hour=55.04)
     df = explain.levers_table(h100).set_index("variant")
     assert df.loc["fp8 + fp8 KV", "usd_per_1k_tokens"] < df.loc["bf16", "usd_per_1k_tokens"]
     c = charts.levers_chart(df.reset_index())
@@ -110,7 +113,7 @@ def test_calibration_chart_to_dict():
 
 def test_lesson_setup_falls_back_to_example():
     class _W:
-        in_tokens, out_tokens, p95_latency_ms, latency_target, prompt_cv = 1000.0, 200.0, 1500.0, "ttft", 0.3
+        in_tokens, out_tokens, latency_bounds, prompt_cv = 1000.0, 200.0, {"ttft_p95_ms": 1500.0}, 0.3
 
     class _P:
         workload = _W()

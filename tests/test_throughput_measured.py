@@ -30,11 +30,11 @@ def test_load_curve_sorted():
 
 def test_best_point_slo():
     curve = measured.load_curve(VLLM, "vllm")
-    assert measured.best_point(curve, 250.0).concurrency == 8      # c16 p99 700 ms fails
-    assert measured.best_point(curve, 1000.0).concurrency == 16
+    assert measured.best_point(curve, {"ttft_p95_ms": 250.0}).concurrency == 8   # c16 p99 700 ms fails
+    assert measured.best_point(curve, {"ttft_p95_ms": 1000.0}).concurrency == 16
     assert measured.best_point(curve).concurrency == 16             # highest throughput
     with pytest.raises(CostlibError, match="no measured concurrency meets"):
-        measured.best_point(curve, 50.0)
+        measured.best_point(curve, {"ttft_p95_ms": 50.0})
 
 
 def test_parse_genai_perf():

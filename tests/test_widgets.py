@@ -60,10 +60,10 @@ def test_point_explorer_recomputes_the_operating_point():
     from costlib.lessons.widgets import point_explorer
 
     setup = LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge", in_tokens=2000,
-                        out_tokens=500, p95_latency_ms=1000, prompt_cv=0.5)
+                        out_tokens=500, bounds={"ttft_p95_ms": 1000}, prompt_cv=0.5)
     ex = point_explorer(setup)
     first = ex.point.concurrency
-    assert "concurrency" in ex.output.value
+    assert "sequences in flight" in ex.output.value
     ex.controls["prompt_cv"].value = 1.5  # more varied prompts -> a smaller feasible batch
     expected = serving_point(setup.model, **setup.serving_kwargs(prompt_cv=1.5, kv_precision=None))
     assert ex.point.concurrency == expected.concurrency < first
@@ -74,7 +74,7 @@ def test_point_explorer_infeasible_setting_is_a_message():
     from costlib.lessons.widgets import point_explorer
 
     ex = point_explorer(LessonSetup(model="llama-3.1-70b", instance="p4d.24xlarge"))
-    ex.controls["p95_latency_ms"].value = 200
+    ex.controls["ttft_p95_ms"].value = 200
     ex.controls["in_tokens"].value = 16000
     assert ex.point is None and "cannot serve this" in ex.output.value
 

@@ -9,7 +9,7 @@ A params file describes one workload and any number of ways to serve it::
       out_tokens: 500
       avg_rps: 40
       p95_rps: 40
-      p95_latency_ms: 1000
+      latency: {ttft_p95_ms: 1000, tpot_p95_ms: 50}
     options:                # name -> settings, each with a `kind`
       bedrock_llama70b: {kind: managed_api, model: meta.llama3-1-70b-instruct-v1:0}
       p4d_vllm: {kind: self_hosted, instance: p4d.24xlarge, batch_size: 4, ...}
@@ -25,7 +25,7 @@ import copy
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Union
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
@@ -51,6 +51,39 @@ __all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "Route
            "SelfHostedOption", "load_params", "parse_set_overrides", "apply_overrides"]
 
 
+class LatencyTargets(Strict):
+    """The ``workload.latency:`` block: p95 bounds a self-hosted fleet must meet.
+
+    Attributes
+    ----------
+    ttft_p95_ms : float, optional
+        Time to first token at p95 [ms]: how long a user waits before text starts streaming.
+    tpot_p95_ms : float, optional
+        Time per output token at p95 [ms]: the streaming pace. Reading speed is about 4-5 words
+        a second, some 6-7 tokens/s, so 150 ms per token is the slowest a chat can stream;
+        interactive chat products stream far faster (20-50 ms per token).
+    e2e_p95_ms : float, optional
+        The whole answer at p95 [ms] (for non-streamed calls: an agent step, an API).
+
+    At least one is needed. The throughput model picks the highest load meeting every one
+    and says which binds.
+    """
+
+    ttft_p95_ms: float | None = Field(None, gt=0)
+    tpot_p95_ms: float | None = Field(None, gt=0)
+    e2e_p95_ms: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _at_least_one(self):
+        if not self.bounds():
+            raise ValueError("state at least one of ttft_p95_ms, tpot_p95_ms, e2e_p95_ms")
+        return self
+
+    def bounds(self) -> dict:
+        return {k: float(v) for k, v in (("ttft_p95_ms", self.ttft_p95_ms), ("tpot_p95_ms", self.tpot_p95_ms),
+                                         ("e2e_p95_ms", self.e2e_p95_ms)) if v is not None}
+
+
 class Workload(Strict):
     """The article's worksheet inputs for one workload, and its traffic profile.
 
@@ -65,12 +98,11 @@ class Workload(Strict):
     p95_rps : float, optional
         95th percentile over time of the per-minute request rate [requests/s]; computed from
         the traffic profile when not given.
-    p95_latency_ms : float
-        Latency target at p95 [ms].
-    latency_target : {"ttft", "e2e"}
-        What ``p95_latency_ms`` bounds: the time to the first streamed token (default), or the
-        whole answer. With streaming, users wait for the first token; a bound on the whole
-        answer of a long output is usually impossible (500 tokens in 1 s is 2 ms per token).
+    latency : LatencyTargets
+        The p95 latency targets the workload states (time to first token, time per output
+        token, end-to-end time; any or all). The older form ``p95_latency_ms`` with
+        ``latency_target: ttft|e2e`` still loads, as ``latency: {ttft_p95_ms: ..}`` or
+        ``{e2e_p95_ms: ..}``.
     prompt_cv : float
         Coefficient of variation of the prompt length [-]: 0 for fixed-size prompts; real
         chat and RAG traffic is well above 0, and the p95 prompt is what breaks the latency
@@ -85,10 +117,33 @@ class Workload(Strict):
     out_tokens: float = Field(gt=0)
     avg_rps: float = Field(gt=0)
     p95_rps: float | None = Field(None, gt=0)
-    p95_latency_ms: float = Field(gt=0)
-    latency_target: Literal["ttft", "e2e"] = "ttft"
+    latency: LatencyTargets
     prompt_cv: float = Field(0.0, ge=0)
     traffic: TrafficSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_latency_form(cls, data):
+        """``p95_latency_ms`` (+ ``latency_target``) is the one-bound form of ``latency``."""
+        if not isinstance(data, dict) or ("p95_latency_ms" not in data and "latency_target" not in data):
+            return data
+        data = dict(data)
+        if "latency" in data:
+            raise ValueError("give the latency targets once: latency: {ttft_p95_ms: .., tpot_p95_ms: .., "
+                             "e2e_p95_ms: ..} replaces p95_latency_ms and latency_target")
+        if "p95_latency_ms" not in data:
+            raise ValueError("latency_target needs p95_latency_ms; better, write latency: {ttft_p95_ms: ..}")
+        target = data.pop("latency_target", "ttft")
+        if target not in ("ttft", "e2e"):
+            raise ValueError(f"latency_target {target!r} is not valid; use ttft or e2e (or write latency: "
+                             f"{{ttft_p95_ms: .., tpot_p95_ms: .., e2e_p95_ms: ..}})")
+        data["latency"] = {f"{target}_p95_ms": data.pop("p95_latency_ms")}
+        return data
+
+    @property
+    def latency_bounds(self) -> dict:
+        """The stated bounds as ``{"ttft_p95_ms": ms, ...}`` (only those given)."""
+        return self.latency.bounds()
 
 
 class Params(Strict):

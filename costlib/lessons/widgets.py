@@ -316,7 +316,8 @@ class PointExplorer:
         try:
             self.point = serving_point(self.setup.model, **self.setup.serving_kwargs(
                 prompt_cv=float(c["prompt_cv"].value), in_tokens=float(c["in_tokens"].value),
-                p95_latency_ms=float(c["p95_latency_ms"].value),
+                bounds={"ttft_p95_ms": float(c["ttft_p95_ms"].value),
+                        "tpot_p95_ms": float(c["tpot_p95_ms"].value)},
                 precision=c["precision"].value, kv_precision=None))
         except CostlibError as exc:  # an infeasible setting
             self.point, self.message = None, exc.message
@@ -325,14 +326,14 @@ class PointExplorer:
         sp = self.point
         self.message = ""
         self.output.value = (
-            f"concurrency {sp.concurrency} (limited by {sp.limited_by}), "
+            f"{sp.concurrency:,.0f} sequences in flight, limited by {sp.binding}; "
             f"TP {sp.tensor_parallel} x {sp.replicas}<br>"
-            f"total tokens/s {sp.total_tokens_per_s:,.0f}; p95 TTFT {sp.p95_ttft_ms:,.0f} ms; "
-            f"time per output token {sp.tpot_ms:.1f} ms")
+            f"total tokens/s {sp.total_tokens_per_s:,.0f}; p95 time to first token {sp.p95_ttft_ms:,.0f} ms; "
+            f"p95 time per output token {sp.p95_tpot_ms:.1f} ms")
 
 
 def point_explorer(setup) -> PointExplorer:
-    """Sliders for prompt spread, prompt length and the p95 target, and a precision choice.
+    """Sliders for prompt spread, prompt length and the two p95 targets, and a precision choice.
 
     Each change calls :func:`costlib.formulas.throughput.serving_point` for the setup's model
     and instance and shows the operating point.
@@ -342,9 +343,12 @@ def point_explorer(setup) -> PointExplorer:
                                          description="prompt cv", continuous_update=False),
         "in_tokens": widgets.IntSlider(value=int(setup.in_tokens), min=100, max=16000, step=100,
                                        description="in tokens", continuous_update=False),
-        "p95_latency_ms": widgets.IntSlider(value=int(setup.p95_latency_ms), min=200,
-                                            max=10000, step=100, description="p95 ms",
-                                            continuous_update=False),
+        "ttft_p95_ms": widgets.IntSlider(value=int(setup.bounds.get("ttft_p95_ms", 1000)), min=200,
+                                         max=10000, step=100, description="p95 ttft ms",
+                                         continuous_update=False),
+        "tpot_p95_ms": widgets.IntSlider(value=int(setup.bounds.get("tpot_p95_ms", 150)), min=10,
+                                         max=200, step=5, description="p95 ms/token",
+                                         continuous_update=False),
         "precision": widgets.Dropdown(options=["bf16", "fp8", "int8", "int4"],
                                       value=setup.precision, description="precision"),
     }

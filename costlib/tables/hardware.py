@@ -21,7 +21,7 @@ import yaml
 
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
-from costlib.core.paths import BENCHMARKS_CSV, ENGINES_YAML, GPUS_CSV, INSTANCES_CSV, MODELS_CSV
+from costlib.core.paths import BENCHMARKS_CSV, BENCHMARKS_LOAD_CSV, ENGINES_YAML, GPUS_CSV, INSTANCES_CSV, MODELS_CSV
 
 #: Bytes per stored weight or KV element, by precision name.
 #: int4 ignores the per-group scale overhead (about 2 bytes per 128 weights, +3%).
@@ -143,6 +143,12 @@ class EngineProfile:
         detokenisation) [us].
     allreduce_latency_us : float
         Fixed latency of one tensor-parallel all-reduce [us] (two per layer per pass).
+    allreduce_bandwidth_efficiency : float
+        Achieved fraction of the per-direction link bandwidth in a tensor-parallel all-reduce of
+        one step's activations (NCCL/custom all-reduce "bus bandwidth" over the link) [-].
+    request_overhead_ms : float
+        Time the serving stack adds to every request before its first token, outside the GPU
+        steps (HTTP, tokenization, scheduling, detokenization of the first token) [ms].
     fixed_memory_gib : float
         Per-GPU memory the runtime holds whatever the model (CUDA context, library workspaces,
         communication buffers; vLLM's "non_torch_memory") [GiB].
@@ -157,6 +163,10 @@ class EngineProfile:
         (TensorRT-LLM: fraction of what is left after weights and reserve).
     max_num_seqs : int
         Engine cap on sequences in flight per replica; also the rows of the sampler buffers.
+    kv_admission : str
+        ``"on_demand"`` (vLLM: KV blocks allocated as tokens are made; a sequence holds its
+        prompt plus half its output on average) or ``"reserve"`` (TensorRT-LLM's default
+        GUARANTEED_NO_EVICT: admitted only with room for prompt plus the whole output).
     large_gpu : dict
         Engine defaults that change on large GPUs: ``min_memory_gib``, ``except`` (GPU names),
         ``max_batched_tokens``, ``max_num_seqs``; applied by :meth:`for_gpu`.
@@ -173,6 +183,9 @@ class EngineProfile:
     kv_memory_fraction: float
     kv_fraction_of: str
     max_num_seqs: int
+    kv_admission: str = "on_demand"
+    request_overhead_ms: float = 0.0
+    allreduce_bandwidth_efficiency: float = 1.0
     description: str = ""
     fitted_from: str = ""
     large_gpu: dict = field(default_factory=dict, compare=False, repr=False)
@@ -332,14 +345,20 @@ def _load_engines(path: Path = ENGINES_YAML) -> dict[str, EngineProfile]:
                 step_overhead_ms=float(fitted["step_overhead_ms"]),
                 sequence_overhead_us=float(fitted["sequence_overhead_us"]),
                 allreduce_latency_us=float(fitted["allreduce_latency_us"]),
+                request_overhead_ms=float(fitted.get("request_overhead_ms", 0.0)),
+                allreduce_bandwidth_efficiency=float(fitted.get("allreduce_bandwidth_efficiency", 1.0)),
                 fixed_memory_gib=float(p["fixed_memory_gib"]["value"]),
                 max_batched_tokens=int(p["max_batched_tokens"]["value"]),
                 kv_memory_fraction=float(p["kv_memory_fraction"]["value"]),
                 kv_fraction_of=str(p["kv_memory_fraction"]["of"]),
                 max_num_seqs=int(p["max_num_seqs"]["value"]),
+                kv_admission=str(p["kv_admission"]["value"]),
                 large_gpu=dict(p.get("large_gpu") or {}))
         except KeyError as e:
             raise CostlibError(f"{path}: profiles.{name} lacks key {e.args[0]!r}") from None
+        if out[name].kv_admission not in ("on_demand", "reserve"):
+            raise CostlibError(f"{path}: profiles.{name}.kv_admission is {out[name].kv_admission!r}; "
+                               f"valid: on_demand, reserve")
     return out
 
 
@@ -358,6 +377,28 @@ def load_benchmarks(path=None) -> list[dict]:
             raise CostlibError(f"{path}: row {r['id']} has metric {r['metric']!r}; valid: output_tokens_per_s, tpot_ms")
     return rows
 
+
+
+_LOAD_NUMBERS = ("gpus", "tensor_parallel", "in_tokens", "out_tokens", "concurrency", "request_rate",
+                 "num_prompts", "value")
+
+
+def load_load_benchmarks(path=None) -> list[dict]:
+    """Published latency-under-load rows (``benchmarks_load.csv``), numbers parsed, blanks None.
+
+    ``request_rate`` may be ``inf`` (every request sent at once).
+    """
+    path = Path(path or BENCHMARKS_LOAD_CSV)
+    rows = _read_csv(path)
+    for r in rows:
+        for k in _LOAD_NUMBERS:
+            v = (r.get(k) or "").strip()
+            r[k] = None if not v else _to_float(path, f"{r['id']}.{k}", v)
+        for k in ("engine", "model", "gpu", "precision", "kv_precision", "load_kind", "metric", "stat"):
+            r[k] = (r.get(k) or "").strip()
+        if r["load_kind"] not in ("open", "closed"):
+            raise CostlibError(f"{path}: row {r['id']} has load_kind {r['load_kind']!r}; valid: open, closed")
+    return rows
 
 
 def _lookup(table: dict, name: str, what: str, where: str):

@@ -42,6 +42,7 @@ class MeasuredPoint:
     mean_tpot_ms: float
     percentile_used: int
     source_file: str
+    p95_tpot_ms: float = float("nan")   # p95 (or p99 when that is all the file has); nan if absent
 
     @property
     def tokens_per_second_per_instance(self) -> float:
@@ -83,6 +84,7 @@ def parse_vllm(path) -> MeasuredPoint:
         tot = (_num(d, "total_input_tokens", path) + _num(d, "total_output_tokens", path)) / dur
     ttft95, p1 = _pick_pct(d, "ttft")
     e2e95, p2 = _pick_pct(d, "e2el")
+    tpot95, _ = _pick_pct(d, "tpot")
     if ttft95 is None:
         raise CostlibError(f"{path}: no p95_ttft_ms or p99_ttft_ms; rerun with --percentile-metrics ttft,tpot,e2el "
                            "--metric-percentiles 95,99")
@@ -93,7 +95,7 @@ def parse_vllm(path) -> MeasuredPoint:
         mean_e2e_latency_ms=mean_e2e if mean_e2e is not None else float("nan"),
         p95_e2e_latency_ms=e2e95 if e2e95 is not None else float("nan"),
         mean_tpot_ms=_num(d, "mean_tpot_ms", path), percentile_used=max(p1, p2 if e2e95 else 0),
-        source_file=str(path))
+        source_file=str(path), p95_tpot_ms=tpot95 if tpot95 is not None else float("nan"))
 
 
 def _stat(d: dict, metric: str, path: Path, stat: str = "avg", required=True):
@@ -130,15 +132,18 @@ def parse_genai_perf(path) -> MeasuredPoint:
     pct = 95
     ttft95 = _stat(d, "time_to_first_token", path, "p95", required=False)
     e2e95 = _stat(d, "request_latency", path, "p95", required=False)
+    tpot95 = _stat(d, "inter_token_latency", path, "p95", required=False)
     if ttft95 is None or e2e95 is None:
         pct = 99
         ttft95 = _stat(d, "time_to_first_token", path, "p99")
         e2e95 = _stat(d, "request_latency", path, "p99")
+        tpot95 = _stat(d, "inter_token_latency", path, "p99", required=False)
     return MeasuredPoint(
         concurrency=int(conc), output_tokens_per_s=out_tps, total_tokens_per_s=out_tps * (isl + osl) / osl,
         mean_ttft_ms=_stat(d, "time_to_first_token", path), p95_ttft_ms=ttft95,
         mean_e2e_latency_ms=_stat(d, "request_latency", path), p95_e2e_latency_ms=e2e95,
-        mean_tpot_ms=_stat(d, "inter_token_latency", path), percentile_used=pct, source_file=str(path))
+        mean_tpot_ms=_stat(d, "inter_token_latency", path), percentile_used=pct, source_file=str(path),
+        p95_tpot_ms=tpot95 if tpot95 is not None else float("nan"))
 
 
 def _load_json(path: Path) -> dict:
@@ -165,18 +170,26 @@ def load_curve(paths, fmt: str) -> list[MeasuredPoint]:
     return pts
 
 
-def best_point(curve: list[MeasuredPoint], p95_latency_ms: float | None = None,
-               latency_target: str = "ttft") -> MeasuredPoint:
-    """The measured point with the highest concurrency whose p95 meets the bound.
+_BOUND_FIELDS = {"ttft_p95_ms": "p95_ttft_ms", "tpot_p95_ms": "p95_tpot_ms", "e2e_p95_ms": "p95_e2e_latency_ms"}
 
-    Without a bound, the highest-throughput point. Raises CostlibError if no point meets it.
+
+def best_point(curve: list[MeasuredPoint], bounds: dict | None = None) -> MeasuredPoint:
+    """The measured point with the highest concurrency whose p95s meet every bound.
+
+    ``bounds`` is ``{"ttft_p95_ms": .., "tpot_p95_ms": .., "e2e_p95_ms": ..}`` (any of them).
+    Without bounds, the highest-throughput point. A bound the files do not measure (a p95 time
+    per output token missing from the export) is an error, not ignored; so is a curve on which
+    no point meets the bounds.
     """
-    if p95_latency_ms is None:
+    if not bounds:
         return max(curve, key=lambda p: p.total_tokens_per_s)
-    key = "p95_ttft_ms" if latency_target == "ttft" else "p95_e2e_latency_ms"
-    ok = [p for p in curve if getattr(p, key) <= p95_latency_ms]
+    for name in bounds:
+        if all(getattr(p, _BOUND_FIELDS[name]) != getattr(p, _BOUND_FIELDS[name]) for p in curve):  # all nan
+            raise CostlibError(f"measured curve: the files carry no p95 for {name}; rerun the benchmark with that "
+                               f"percentile, or drop the bound")
+    ok = [p for p in curve if all(getattr(p, _BOUND_FIELDS[n]) <= v for n, v in bounds.items())]
     if not ok:
-        lo = min(getattr(p, key) for p in curve)
-        raise CostlibError(f"measured curve: no measured concurrency meets p95 {latency_target} <= {p95_latency_ms:g} ms "
-                           f"(best measured {lo:.0f} ms)")
+        said = ", ".join(f"{n} best measured {min(getattr(p, _BOUND_FIELDS[n]) for p in curve):.0f} ms"
+                         for n in bounds)
+        raise CostlibError(f"measured curve: no measured concurrency meets the latency bounds ({said})")
     return max(ok, key=lambda p: p.concurrency)

@@ -63,10 +63,11 @@ def batch_sweep(params: Params, option: str, batches: Iterable[int]) -> pd.DataF
         One row per batch: ``batch_size``, ``monthly_usd``, ``usd_per_request``,
         ``usd_per_1k_tokens``, ``tokens_per_second_per_instance`` (per sequence),
         ``instance_tokens_per_s`` (per instance, = per sequence x batch), ``avg_instances``,
-        ``p95_ttft_ms`` when the throughput model supplied it, ``meets_latency_target``
-        (the modelled p95 TTFT against the workload's target; a batch forced above what the
-        target allows shows False), and ``feasible`` / ``note``: a
-        batch the hardware cannot hold (memory) has NaN costs and the reason in ``note``.
+        ``p95_ttft_ms`` and ``p95_tpot_ms`` when the throughput model supplied them,
+        ``meets_latency_target`` (every p95 bound of ``workload.latency`` met; a batch forced
+        above what the bounds allow shows False; a batch beyond memory queues, and its TTFT
+        shows it), and ``feasible`` / ``note``: a batch that cannot be served at all has NaN
+        costs and the reason in ``note``.
     """
     opt = params.options.get(option)
     if not isinstance(opt, SelfHostedOption):
@@ -94,18 +95,23 @@ def batch_sweep(params: Params, option: str, batches: Iterable[int]) -> pd.DataF
             "instance_tokens_per_s": tps * int(batch),
             "avg_instances": o.details["avg_instances"],
             "p95_ttft_ms": o.details.get("p95_ttft_ms"),
-            "meets_latency_target": _meets(o.details.get("p95_ttft_ms"), params),
+            "p95_tpot_ms": (o.details.get("serving") or {}).get("p95_tpot_ms"),
+            "meets_latency_target": _meets(o.details.get("serving"), params),
             "feasible": True,
             "note": "",
         })
     return pd.DataFrame(rows)
 
 
-def _meets(p95_ttft_ms, params: Params):
-    """Whether a modelled p95 time to first token meets the workload's target (None: unknown)."""
-    if p95_ttft_ms is None or params.workload.latency_target != "ttft":
+_BOUND_OF = {"ttft_p95_ms": "p95_ttft_ms", "tpot_p95_ms": "p95_tpot_ms", "e2e_p95_ms": "p95_e2e_latency_ms"}
+
+
+def _meets(serving: dict | None, params: Params):
+    """Whether a modelled point meets every p95 bound of the workload (None: not modelled)."""
+    if not serving:
         return None
-    return bool(p95_ttft_ms <= params.workload.p95_latency_ms)
+    return all(serving[_BOUND_OF[name]] <= limit * (1 + 1e-9)
+               for name, limit in params.workload.latency_bounds.items())
 
 
 def breakeven_batch(sweep: pd.DataFrame, reference_monthly_usd: float) -> int | None:

@@ -152,7 +152,7 @@ def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
         if opt.batch_size is not None:
             point = min(curve, key=lambda p: abs(p.concurrency - opt.batch_size))
         else:
-            point = measured.best_point(curve, w.p95_latency_ms, w.latency_target)
+            point = measured.best_point(curve, w.latency_bounds)
         source = "measured"
     else:
         if opt.model is None:
@@ -165,17 +165,31 @@ def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
                       out_tokens=w.out_tokens, engine=opt.engine, prompt_cv=w.prompt_cv,
                       tensor_parallel=opt.tensor_parallel, speculative=opt.speculative)
         if opt.batch_size is not None:
-            point = serving_point(opt.model, concurrency=int(round(opt.batch_size)), **kwargs)
+            point = serving_point(opt.model, concurrency=float(opt.batch_size), **kwargs)
         else:
-            point = serving_point(opt.model, p95_latency_ms=w.p95_latency_ms,
-                                  latency_target=w.latency_target, **kwargs)
+            point = serving_point(opt.model, bounds=w.latency_bounds, **kwargs)
         source = "model"
-    batch = float(point.concurrency)
-    return {"tokens_per_second_per_instance": point.total_tokens_per_s / batch,
-            "batch_size": opt.batch_size if opt.batch_size is not None else batch,
-            "throughput_source": source,
-            "batch_source": "params" if opt.batch_size is not None else source,
-            "p95_ttft_ms": getattr(point, "p95_ttft_ms", None)}
+    # with a batch given, the clients beyond what memory holds queue: the instance still serves
+    # only its total tokens/s, so the per-sequence rate is that over the batch asked for
+    batch = float(opt.batch_size) if opt.batch_size is not None else float(point.concurrency)
+    out = {"tokens_per_second_per_instance": point.total_tokens_per_s / batch,
+           "batch_size": batch,
+           "throughput_source": source,
+           "batch_source": "params" if opt.batch_size is not None else source,
+           "p95_ttft_ms": getattr(point, "p95_ttft_ms", None)}
+    if source == "model":
+        out["serving"] = {
+            "load": point.load, "concurrency": point.concurrency, "request_rate_rps": point.request_rate_rps,
+            "p50_ttft_ms": point.p50_ttft_ms, "p95_ttft_ms": point.p95_ttft_ms,
+            "p50_tpot_ms": point.p50_tpot_ms, "p95_tpot_ms": point.p95_tpot_ms,
+            "p95_e2e_latency_ms": point.p95_e2e_latency_ms, "max_concurrency_memory": point.max_concurrency_memory,
+            "queued": point.queued, "tensor_parallel": point.tensor_parallel, "replicas": point.replicas,
+            "limited_by": point.limited_by, "binding": point.binding}
+        out["binding"] = point.binding
+    elif source == "measured":
+        out["binding"] = (f"the measured point at concurrency {point.concurrency} meeting the bounds"
+                          if opt.batch_size is None else "the requested batch (nearest measured point)")
+    return out
 
 
 def _instance_price(opt: SelfHostedOption, ctx: Context):
@@ -241,6 +255,9 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     }
     if tp.get("p95_ttft_ms") is not None:
         details["p95_ttft_ms"] = tp["p95_ttft_ms"]
+    details["binding"] = tp.get("binding", "the worksheet inputs given in the params file")
+    if "serving" in tp:
+        details["serving"] = tp["serving"]
     return OptionOutcome(items, details)
 
 

@@ -43,14 +43,16 @@ def setup_arrays(model: catalog.ModelSpec, gpu: catalog.GpuSpec, *, tensor_paral
         b_w=b_w, tp=tensor_parallel, mem_gib=mem,
         bw=gpu.memory_bandwidth_gb_s, tflops=catalog.peak_tflops(gpu, precision), link=link or 1.0,
         fixed_gib=eng.fixed_memory_gib, act_tokens=float(eng.max_batched_tokens),
-        kv_frac=eng.kv_memory_fraction, free=eng.kv_fraction_of == "free", max_seqs=float(eng.max_num_seqs))
+        kv_frac=eng.kv_memory_fraction, free=eng.kv_fraction_of == "free", max_seqs=float(eng.max_num_seqs),
+        out_held=0.5 if eng.kv_admission == "on_demand" else 1.0)
 
 
 def engine_arrays(engine: catalog.EngineProfile) -> dict:
     """The engine's fitted efficiency factors as the core expects them."""
     return dict(eta_bw=engine.eta_bandwidth, eta_f=engine.eta_compute,
                 overhead_ms=engine.step_overhead_ms, seq_us=engine.sequence_overhead_us,
-                ar_us=engine.allreduce_latency_us)
+                ar_us=engine.allreduce_latency_us, ar_eff=engine.allreduce_bandwidth_efficiency,
+                request_ms=engine.request_overhead_ms)
 
 
 def runtime_reserve_gib(s: dict):
@@ -90,7 +92,7 @@ def pass_time_s(s: dict, p: dict, *, tokens, decode_seqs, context, prefill_token
                                     tokens_per_seq=tokens_per_seq)
     t = roofline.forward_pass_time_s(moved, flops, s["tp"], s["bw"], s["tflops"], p["eta_bw"], p["eta_f"])
     comm = 2.0 * s["layers"] * roofline.allreduce_time_s(
-        tokens * s["hidden"] * roofline._ACTIVATION_BYTES, s["tp"], s["link"], p["ar_us"])
+        tokens * s["hidden"] * roofline._ACTIVATION_BYTES, s["tp"], s["link"] * p.get("ar_eff", 1.0), p["ar_us"])
     return t + comm + p["overhead_ms"] * 1e-3 + p["seq_us"] * 1e-6 * decode_seqs
 
 

@@ -16,7 +16,8 @@ prompts ahead of it in the prefill room (server speed ``(B - d)/t`` tokens/s), i
 (one step, or ``L/(B - d)`` chunks), and, when the KV cache is full, the wait for a sequence slot
 (:mod:`costlib.formulas.throughput.batching`). The KV cache is paged and filled on demand
 (vLLM [1]_): a running sequence holds ``L + O/2`` tokens on average, so the cache holds
-``kv_tokens / (L + O/2)`` sequences (capped by ``max_num_seqs``).
+``kv_tokens / (L + O/2)`` sequences (capped by ``max_num_seqs``); an engine that reserves the
+whole output at admission (TensorRT-LLM's default) holds ``kv_tokens / (L + O)``.
 
 * **Open loop** (:func:`open_loop`): Poisson arrivals at a rate: what production traffic and the
   bill see. Beyond what memory holds, requests queue for a slot (Erlang C, M/M/c).
@@ -47,7 +48,9 @@ import numpy as np
 from costlib.formulas.throughput import batching, roofline
 from costlib.formulas.throughput.engine import pass_time_s
 
-_BISECT = 60
+_BISECT = 34
+"""Bisection steps of the rate searches (relative precision 2**-34, about 6e-11)."""
+_FALSI = 30
 
 
 def kv_token_capacity(kv_bytes, kv_bytes_per_token):
@@ -61,21 +64,34 @@ def kv_token_capacity(kv_bytes, kv_bytes_per_token):
     return batching._out(np.asarray(kv_bytes, float) / np.asarray(kv_bytes_per_token, float))
 
 
-def paged_sequence_slots(kv_tokens, in_tokens, out_tokens, max_num_seqs):
-    """Sequences a paged KV cache holds at once, on average [-].
+def sequence_slots(kv_tokens, in_tokens, out_tokens, max_num_seqs, out_held_fraction=0.5):
+    """Sequences a KV cache holds at once, on average [-].
+
+    Parameters
+    ----------
+    kv_tokens : float or array
+        KV cache capacity [tokens].
+    in_tokens, out_tokens : float or array
+        Prompt and output tokens per request [tokens].
+    max_num_seqs : float or array
+        The engine's cap on sequences in flight [-].
+    out_held_fraction : float
+        Share of the output a sequence holds KV for on average: 0.5 when blocks are allocated as
+        tokens are made (vLLM's paged cache [1]_), 1 when admission reserves the whole output
+        (TensorRT-LLM's default GUARANTEED_NO_EVICT) [-].
 
     Notes
     -----
-    A running sequence holds its prompt and the tokens made so far: ``L + O/2`` on average over
-    its life (blocks are allocated as tokens are made [1]_), so ``slots = kv_tokens / (L + O/2)``,
-    capped by the engine's ``max_num_seqs``.
+    ``slots = kv_tokens / (L + f O)``, capped by ``max_num_seqs``.
 
     Examples
     --------
-    >>> paged_sequence_slots(30_000, 1000, 1000, 256)
+    >>> sequence_slots(30_000, 1000, 1000, 256)
     20.0
+    >>> sequence_slots(30_000, 1000, 1000, 256, out_held_fraction=1.0)
+    15.0
     """
-    held = np.asarray(in_tokens, float) + np.asarray(out_tokens, float) / 2.0
+    held = np.asarray(in_tokens, float) + out_held_fraction * np.asarray(out_tokens, float)
     return batching._out(np.minimum(np.asarray(kv_tokens, float) / held, np.asarray(max_num_seqs, float)))
 
 
@@ -110,12 +126,13 @@ def _solve_step(step, rate, in_tokens, out_tokens, tau):
     x = np.asarray(rate, float)
     L = np.asarray(in_tokens, float)
     n_dec = np.maximum(np.asarray(out_tokens, float) - 1.0, 0.0)
-    shape = np.broadcast(x, L, n_dec).shape
+    t0 = np.asarray(step(0.0, 0.0), float)
+    shape = np.broadcast(x, L, n_dec, t0).shape
 
     def g(t):
         return step(x * n_dec * t / tau, x * L * t) - t
 
-    lo = np.broadcast_to(np.asarray(step(0.0, 0.0), float), shape).copy()
+    lo = np.broadcast_to(t0, shape).copy()
     hi = lo * 2.0
     for _ in range(40):
         grow = g(hi) > 0
@@ -123,11 +140,21 @@ def _solve_step(step, rate, in_tokens, out_tokens, tau):
             break
         hi = np.where(grow, hi * 2.0, hi)
     saturated = np.asarray(g(hi) > 0)
-    for _ in range(_BISECT):
-        mid = 0.5 * (lo + hi)
-        up = g(mid) > 0
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid)
+    # g is piecewise linear in t (a roofline max of two lines plus linear overheads): regula falsi
+    # with the Illinois step lands on the root within a few iterations, exactly once on one piece
+    g_lo, g_hi = g(lo), g(hi)
+    for _ in range(_FALSI):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mid = np.where(g_lo != g_hi, hi - g_hi * (hi - lo) / (g_hi - g_lo), 0.5 * (lo + hi))
+        mid = np.clip(np.nan_to_num(mid, nan=0.5), np.minimum(lo, hi), np.maximum(lo, hi))
+        g_mid = g(mid)
+        up = g_mid > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+        g_lo = np.where(up, g_mid, g_lo * np.where(~up, 0.5, 1.0))
+        g_hi = np.where(up, g_hi * 0.5, g_mid)
+        if np.all(np.abs(g_mid) <= 1e-12 * np.maximum(np.abs(mid), 1e-12)):
+            break
+    hi = np.where(np.abs(g(lo)) < np.abs(g(hi)), lo, hi)
     t = np.where(saturated, np.inf, hi)
     return t, saturated
 
@@ -180,7 +207,8 @@ def _point(s, p, rate, in_tokens, out_tokens, prompt_cv, spec, slots, budget, cl
         resid = batching.residual_step_s(t, busy)
         resid_var = busy * t**2 / 3.0 - resid**2
 
-        ttft = resid + w_p_mean + s_mean + w_adm_mean
+        front = np.asarray(p.get("request_ms", 0.0), float) * 1e-3   # serving stack, per request
+        ttft = front + resid + w_p_mean + s_mean + w_adm_mean
         ttft_var = np.maximum(resid_var, 0.0) + w_p_var + var_s + w_adm_var
 
         # time per output token of one request: mean step / tau; spread from how many others
@@ -194,7 +222,7 @@ def _point(s, p, rate, in_tokens, out_tokens, prompt_cv, spec, slots, budget, cl
 
         e2e = ttft + n_dec * tpot
         e2e_var = ttft_var + n_dec**2 * tpot_var
-        in_engine = x * (resid + w_p_mean + s_mean + decode_s)
+        in_engine = x * (front + resid + w_p_mean + s_mean + decode_s)
     out = dict(
         x_rps=x, step_s=t, tpot_s=tpot, tpot50_s=batching.lognormal_quantile_from_moments(tpot, tpot_var, batching.Z50),
         tpot95_s=batching.lognormal_quantile_from_moments(tpot, tpot_var, batching.Z95),
@@ -226,7 +254,7 @@ def capacity_rps(s, p, in_tokens, out_tokens, prompt_cv, spec, slots, budget):
         r = _point(s, p, x, in_tokens, out_tokens, prompt_cv, spec, slots, budget, closed_clients=2.0)
         return (~r["saturated"]) & (r["kv_holders"] < np.asarray(slots, float))
 
-    for _ in range(60):
+    for _ in range(40):
         good = ok(hi)
         if not np.any(good):
             break
@@ -283,3 +311,57 @@ def closed_loop(s, p, clients, in_tokens, out_tokens, prompt_cv=0.0, spec=None, 
     r["admission_wait_s"] = wait
     r["queued"] = queued
     return r
+
+
+def burst(s, p, requests, in_tokens, out_tokens, prompt_cv=0.0, spec=None, *, slots, budget):
+    """A burst: ``requests`` requests arrive at once (a benchmark at "infinite" request rate).
+
+    Parameters
+    ----------
+    requests : float or array
+        Requests sent at time zero, per replica [-].
+
+    Notes
+    -----
+    The engine admits ``M_a = min(M, slots)`` of them and prefills their prompts first come,
+    first served, in full token-budget steps of ``T_w = T(M_a/2, B - M_a/2)`` (the decodes of
+    the prompts already done share each step): ``W = M_a L / (B - M_a/2)`` steps. Request ``k``
+    sees its first token after about ``k/M_a`` of them, so the mean TTFT is ``(W/2 + 1) T_w``.
+    Its decode steps are wave steps until the wave ends, then decode-only steps
+    ``T_d = T(M_a, 0)``; averaged over every output token, the time per output token is
+    ``[W T_w / 2 + (O - 1 - W/2) T_d] / (O - 1)`` (``T_w`` when the wave outlasts the answers).
+    Requests beyond memory wait for slots and run at the closed-loop rate of ``slots`` clients.
+
+    Returns a dict with ``x_rps``, ``ttft_s``, ``tpot_s``, ``e2e_s``, ``output_tokens_per_s``,
+    ``total_tokens_per_s`` (means; the burst's duration sets the rate).
+    """
+    step, tau = _step_fn(s, p, in_tokens, out_tokens, spec)
+    m = np.asarray(requests, float)
+    L = np.asarray(in_tokens, float)
+    O = np.asarray(out_tokens, float)
+    n_dec = np.maximum(O - 1.0, 1e-9)
+    m_a = np.minimum(m, np.asarray(slots, float))
+    d_w = m_a / 2.0
+    room = np.maximum(budget - d_w, 1.0)
+    t_w = step(d_w, room)
+    t_d = step(m_a, 0.0) / tau
+    waves = m_a * L / room
+    ttft_wave = (waves / 2.0 + 1.0) * t_w
+    after = np.maximum(n_dec - waves / 2.0, 0.0)
+    tpot_wave = np.where(after > 0, (waves * t_w / 2.0 + after * t_d) / n_dec, t_w)
+    run = waves * t_w + after * t_d
+    extra = np.maximum(m - m_a, 0.0)
+    if np.any(extra > 0):
+        rest = closed_loop(s, p, np.maximum(m_a, 1.0), in_tokens, out_tokens, prompt_cv, spec,
+                           slots=slots, budget=budget)
+        x_c = rest["x_rps"]
+        ttft_rest = extra / (2.0 * x_c) + rest["ttft_s"]
+        ttft = (m_a * ttft_wave + extra * ttft_rest) / m
+        tpot = (m_a * tpot_wave + extra * rest["tpot_s"]) / m
+        run = run + extra / x_c
+    else:
+        ttft, tpot = ttft_wave, tpot_wave
+    x = m / run
+    ttft = ttft + np.asarray(p.get("request_ms", 0.0), float) * 1e-3
+    return dict(x_rps=x, ttft_s=ttft, tpot_s=tpot, e2e_s=ttft + n_dec * tpot,
+                output_tokens_per_s=x * O, total_tokens_per_s=x * (L + O))

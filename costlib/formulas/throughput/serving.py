@@ -179,11 +179,11 @@ def _tp_candidates(n_gpus: int, model: catalog.ModelSpec, fixed: int | None) -> 
 
 
 def replica_slots(s: dict, in_tokens, out_tokens):
-    """Sequence slots of one replica's paged KV cache (see :func:`load.paged_sequence_slots`)."""
+    """Sequence slots of one replica's KV cache (see :func:`load.sequence_slots`)."""
     _, kv_bytes = memory_concurrency(s, None, in_tokens, out_tokens)
     kv_per_token = s["kv_per_token"] + s.get("draft_kv_per_token", 0.0)
-    return load.paged_sequence_slots(load.kv_token_capacity(kv_bytes, kv_per_token), in_tokens, out_tokens,
-                                     s["max_seqs"])
+    return load.sequence_slots(load.kv_token_capacity(kv_bytes, kv_per_token), in_tokens, out_tokens,
+                               s["max_seqs"], s.get("out_held", 0.5))
 
 
 class _Replica:
@@ -218,7 +218,7 @@ class _Replica:
         if not self.meets(tiny, bounds)[0]:
             return 0.0, tiny
         lo = self.capacity * 1e-6
-        grid = np.linspace(lo, hi, 33)[1:]
+        grid = np.linspace(lo, hi, 17)[1:]
         r = self.open(grid)
         ok = self.meets(r, bounds)
         if ok.all():
@@ -226,7 +226,7 @@ class _Replica:
         first_bad = int(np.argmin(ok))
         lo = float(grid[first_bad - 1]) if first_bad else lo
         hi = float(grid[first_bad])
-        for _ in range(40):
+        for _ in range(30):
             mid = 0.5 * (lo + hi)
             if self.meets(self.open(np.array([mid])), bounds)[0]:
                 lo = mid
