@@ -124,8 +124,8 @@ def prefill_chunks(prompt_tokens, budget_tokens, decode_seqs):
     return _out(np.maximum(1.0, np.asarray(prompt_tokens, float) / room))
 
 
-def erlang_c_wait_s(arrival_rate, servers, service_s):
-    """Mean wait for a free server in an M/M/c queue (Erlang C) [s].
+def erlang_c(arrival_rate, servers, service_s):
+    """Mean wait for a free server and the probability of waiting, M/M/c (Erlang C) [s, -].
 
     Parameters
     ----------
@@ -136,31 +136,53 @@ def erlang_c_wait_s(arrival_rate, servers, service_s):
     service_s : float or array
         Mean time a request holds a slot [s].
 
+    Returns
+    -------
+    (wait_s, probability)
+        Both infinite/1 where ``a = lambda S >= c`` (unstable).
+
     Notes
     -----
     a = λ·S, ρ = a/c; Erlang B by the recurrence B_k = a·B_{k−1} / (k + a·B_{k−1}), then
-    C = B_c / (1 − ρ(1 − B_c)) and W = C·S / (c − a). Infinite for a ≥ c.
+    C = B_c / (1 − ρ(1 − B_c)) and W = C·S / (c − a). Where ρ < 0.5 and c >= 20 the probability
+    of waiting is below 1e-3 (the Poisson tail beyond c) and is taken as 0 without the recurrence.
 
     Examples
     --------
-    >>> round(float(erlang_c_wait_s(0.5, 1, 1.0)), 3)  # M/M/1: W = ρS/(1-ρ) = 1
-    1.0
-    >>> round(float(erlang_c_wait_s(1.5, 2, 1.0)), 4)
+    >>> w, q = erlang_c(0.5, 1, 1.0)  # M/M/1: W = ρS/(1-ρ) = 1, P(wait) = ρ
+    >>> round(float(w), 3), round(float(q), 3)
+    (1.0, 0.5)
+    >>> round(float(erlang_c(1.5, 2, 1.0)[0]), 4)
     1.2857
     """
     lam, c, s = np.broadcast_arrays(np.asarray(arrival_rate, float), np.floor(np.asarray(servers, float)),
                                     np.asarray(service_s, float))
     a = lam * s
-    b = np.ones_like(a)
-    top = int(np.max(c)) if c.size else 0
-    for k in range(1, top + 1):
-        nb = a * b / (k + a * b)
-        b = np.where(k <= c, nb, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = a / c
-        erlang_c = b / (1.0 - rho * (1.0 - b))
-        w = erlang_c * s / (c - a)
-    return _out(np.where((c >= 1) & (a < c), w, np.inf))
+    need = (rho >= 0.5) | (c < 20)
+    b = np.ones_like(a)
+    if np.any(need & (c >= 1)):
+        top = int(np.max(np.where(need, c, 0.0)))
+        for k in range(1, top + 1):
+            nb = a * b / (k + a * b)
+            b = np.where(k <= c, nb, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = np.where(need, b / (1.0 - rho * (1.0 - b)), 0.0)
+        wait = prob * s / (c - a)
+    stable = (c >= 1) & (a < c)
+    return _out(np.where(stable, wait, np.inf)), _out(np.where(stable, prob, 1.0))
+
+
+def erlang_c_wait_s(arrival_rate, servers, service_s):
+    """Mean wait for a free server in an M/M/c queue (Erlang C) [s]; see :func:`erlang_c`.
+
+    Examples
+    --------
+    >>> round(float(erlang_c_wait_s(0.5, 1, 1.0)), 3)  # M/M/1: W = ρS/(1-ρ) = 1
+    1.0
+    """
+    return erlang_c(arrival_rate, servers, service_s)[0]
 
 
 def erlang_c_probability(arrival_rate, servers, service_s):
@@ -171,12 +193,7 @@ def erlang_c_probability(arrival_rate, servers, service_s):
     >>> round(float(erlang_c_probability(0.5, 1, 1.0)), 3)  # M/M/1: ρ
     0.5
     """
-    w = erlang_c_wait_s(arrival_rate, servers, service_s)
-    c = np.floor(np.asarray(servers, float))
-    a = np.asarray(arrival_rate, float) * np.asarray(service_s, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = w * (c - a) / np.asarray(service_s, float)
-    return _out(np.where(np.isfinite(w), p, 1.0))
+    return erlang_c(arrival_rate, servers, service_s)[1]
 
 
 def closed_loop_admission_wait_s(clients, in_system, throughput_rps):

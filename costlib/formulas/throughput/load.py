@@ -146,7 +146,8 @@ def _solve_step(step, rate, in_tokens, out_tokens, tau):
     for _ in range(_FALSI):
         with np.errstate(divide="ignore", invalid="ignore"):
             mid = np.where(g_lo != g_hi, hi - g_hi * (hi - lo) / (g_hi - g_lo), 0.5 * (lo + hi))
-        mid = np.clip(np.nan_to_num(mid, nan=0.5), np.minimum(lo, hi), np.maximum(lo, hi))
+        mid = np.where(np.isfinite(mid), mid, 0.5 * (lo + hi))
+        mid = np.minimum(np.maximum(mid, np.minimum(lo, hi)), np.maximum(lo, hi))
         g_mid = g(mid)
         up = g_mid > 0
         lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
@@ -196,8 +197,7 @@ def _point(s, p, rate, in_tokens, out_tokens, prompt_cv, spec, slots, budget, cl
         if closed_clients is None:
             busy = batching.poisson_busy_probability(holders)
             hold_s = s_mean + decode_s
-            w_adm = batching.erlang_c_wait_s(x, slots, hold_s)
-            q_adm = batching.erlang_c_probability(x, slots, hold_s)
+            w_adm, q_adm = batching.erlang_c(x, slots, hold_s)
             w_adm_mean, w_adm_var = batching.mixture_wait_moments(np.where(np.isfinite(w_adm), w_adm, 0.0), q_adm)
             w_adm_mean = np.where(np.isfinite(w_adm), w_adm_mean, np.inf)
         else:
