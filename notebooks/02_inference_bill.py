@@ -74,8 +74,10 @@ lesson.traffic_chart(result)
 #
 # Throughput of a self-hosted option comes from the params file when it gives the worksheet inputs
 # (`tokens_per_second_per_instance` and `batch_size`), else from a measured benchmark curve, else
-# from the throughput model of lesson 03, which picks the largest batch whose p95 time to first
-# token meets the latency target.
+# from the throughput model of lesson 03, which picks the highest load that meets every latency
+# bound the params file states in `workload.latency` (p95 time to first token, p95 time per output
+# token, p95 end-to-end time). The bound that stops the batch growing is the option's *binding
+# limit*.
 
 # %% [markdown]
 # ## Results
@@ -84,6 +86,16 @@ lesson.traffic_chart(result)
 
 # %%
 lesson.totals_table(result)
+
+# %% [markdown]
+# **How is each self-hosted fleet sized?** The instances the worksheet provisions for the p95
+# rate (rounded up to whole instances), the instances the fleet policy bills on average and at its
+# peak, the sequences each instance holds at once (its concurrency, the worksheet's batch), and the
+# limit that binds: a latency bound, memory, or the worksheet inputs the params file gives.
+
+# %%
+print(lesson.sizing_note(result, params))
+lesson.sizing_table(result, params)
 
 # %% [markdown]
 # **Which option is cheapest, and what is each bill made of?** Bars are split by
@@ -103,7 +115,7 @@ lesson.line_items_table(result)
 
 # %% [markdown]
 # **How busy are the self-hosted fleets?** Utilisation is the demand served over the
-# capacity billed: one minus it is the share of the GPU bill spent idle or booting. Unserved
+# capacity billed (the instances of the sizing table above): one minus it is the share of the GPU bill spent idle or booting. Unserved
 # demand is traffic that arrived when the serving instances were already full (queued, throttled
 # or lost): a fleet that looks cheap but leaves demand unserved is not cheap.
 

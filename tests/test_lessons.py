@@ -90,6 +90,38 @@ def test_inference_lesson_runs(lesson):
     assert "source" in inference.used_prices_table(result).columns
 
 
+def test_inference_sizing_table_shows_instances_concurrency_and_binding(lesson):
+    params, result = lesson
+    table = inference.sizing_table(result, params)
+    hosted = [o for o in result.options if o.kind == "self_hosted"]
+    assert list(table.index) == [o.name for o in hosted]
+    assert {"instance", "instances_p95", "avg_instances", "peak_instances", "concurrency_per_instance",
+            "binding"} <= set(table.columns)
+    for o in hosted:
+        row = table.loc[o.name]
+        assert row["instances_p95"] == o.details["instances_p95"]
+        assert row["concurrency_per_instance"] == round(o.details["batch_size"], 1)
+        assert row["binding"] == o.details["binding"] and len(row["binding"]) > 10
+    assert inference.sizing_note(result, params).startswith("Two options cost the same when they round up")
+
+
+def test_sizing_note_names_options_that_round_up_to_the_same_fleet():
+    # default.yaml: the TensorRT-LLM option (16 sequences per instance, worksheet inputs) and the
+    # vLLM option (the throughput model's batch) both need 3 p5.48xlarge at the p95 rate
+    params, result = start(PARAMS_DIR / "default.yaml", "svg")
+    a, b = (o for o in result.options if o.kind == "self_hosted")
+    assert a.details["instances_p95"] == b.details["instances_p95"]
+    assert a.monthly_usd == pytest.approx(b.monthly_usd)
+    note = inference.sizing_note(result, params)
+    assert f"{a.name} and {b.name} tie at {a.monthly_usd:,.2f} USD a month" in note
+    assert f"both round up to {a.details['instances_p95']:,.0f} p5.48xlarge" in note
+
+
+def test_sizing_note_says_when_no_two_options_tie():
+    params, result = start(PARAMS_DIR / "scenario_b_steady.yaml", "svg")
+    assert "so none tie" in inference.sizing_note(result, params)
+
+
 def test_prices_lesson_runs(lesson):
     params, result = lesson
     book = prices.book_for(params)
@@ -114,7 +146,17 @@ def test_throughput_lesson_runs(lesson):
     memory = throughput.memory_breakdown(setup)
     assert "sequences of" in throughput.memory_note(setup, memory)
     assert _is_chart(throughput.memory_chart(memory))
-    assert "median |error|" in throughput.calibration_note(throughput.calibration_summary())
+    calib = throughput.calibration_summary()
+    assert "median |error|" in throughput.calibration_note(calib)
+    assert "workload.latency" in throughput.bounds_note(setup)
+    curve = throughput.latency_under_load(setup)
+    assert "Memory knee" in throughput.load_note(setup, curve)
+    assert _is_chart(throughput.latency_load_chart(curve, bounds=setup.bounds))
+    bounds = throughput.bounds_table(setup)
+    assert "p95 time to first token only" in set(bounds["variant"])
+    assert isinstance(throughput.ttft_only_note(setup, bounds), str)
+    assert not throughput.calibration_by_band(calib).empty
+    assert "factor of 2" in throughput.misses_note(calib)
 
 
 def test_plumbing_lesson_runs(lesson):

@@ -359,18 +359,99 @@ def roofline_chart(roofline_table: pd.DataFrame) -> alt.Chart:
 
 
 def prompt_cv_chart(table: pd.DataFrame) -> alt.Chart:
-    """Line: the largest concurrency meeting the p95 target as prompt-length variation grows."""
+    """Line: the largest concurrency meeting the latency bounds as prompt-length variation grows."""
+    tips = ["prompt_cv", "concurrency", "limited_by",
+            alt.Tooltip("p95_ttft_ms:Q", format=",.0f", title="p95 ttft (ms)")]
+    if "p95_tpot_ms" in table:
+        tips.append(alt.Tooltip("p95_tpot_ms:Q", format=",.1f", title="p95 tpot (ms)"))
     return (
         alt.Chart(table)
         .mark_line(point=True)
         .encode(
             x=alt.X("prompt_cv:Q", title="prompt length coefficient of variation (-)"),
             y=alt.Y("concurrency:Q", title="feasible concurrency per instance (sequences)"),
-            tooltip=["prompt_cv", "concurrency", "limited_by",
-                     alt.Tooltip("p95_ttft_ms:Q", format=",.0f", title="p95 ttft (ms)")],
+            tooltip=tips,
         )
         .properties(width=WIDTH, height=HEIGHT)
     )
+
+
+LOAD_PANELS = {"ttft_ms": "time to first token", "tpot_ms": "time per output token"}
+"""The two panels of :func:`latency_load_chart`: metric of the load table -> words."""
+
+LOAD_BOUNDS = {"ttft_ms": "ttft_p95_ms", "tpot_ms": "tpot_p95_ms"}
+"""The p95 latency bound drawn on each panel of :func:`latency_load_chart`."""
+
+LOAD_SERIES = {"modelled": "#4c78a8", "published": "#e45756", "kv cache full": "#9d755d",
+               "latency bound": "#bab0ac"}
+"""Colours of the layers of :func:`latency_load_chart`."""
+
+
+def latency_load_chart(curve: pd.DataFrame, points: pd.DataFrame | None = None,
+                       bounds: dict | None = None) -> alt.HConcatChart:
+    """Two panels against closed-loop clients: time to first token, and time per output token.
+
+    Answers "how do the latencies grow with load, and where does memory run out?". Both axes
+    are logarithmic. Each panel layers the modelled line, the memory knee (a dashed vertical
+    rule at ``max_concurrency_memory``, labelled), each p95 bound of ``bounds`` as a dotted
+    horizontal rule (only on p95 curves) and, when given, the published points.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        From :func:`costlib.lessons.throughput.latency_under_load` or
+        :func:`~costlib.lessons.throughput.published_curve`: clients, metric (``ttft_ms``,
+        ``tpot_ms``), statistic, ms, in_engine, queued, max_concurrency_memory.
+    points : pandas.DataFrame, optional
+        Published points: id, clients, metric, ms (and predicted).
+    bounds : dict, optional
+        ``{"ttft_p95_ms": .., "tpot_p95_ms": ..}`` [ms].
+    """
+    bounds = bounds or {}
+    knee = int(curve["max_concurrency_memory"].iloc[0]) if len(curve) else None
+    stat = str(curve["statistic"].iloc[0]) if len(curve) else "p95"
+    series = ["modelled"]
+    if points is not None and len(points):
+        series.append("published")
+    if knee is not None:
+        series.append("kv cache full")
+    if stat == "p95" and any(b in bounds for b in LOAD_BOUNDS.values()):
+        series.append("latency bound")
+    color = alt.Color("series:N", title="", sort=series,
+                      scale=alt.Scale(domain=series, range=[LOAD_SERIES[s] for s in series]))
+    top = max([float(curve["clients"].max()) if len(curve) else 10.0]
+              + ([float(points["clients"].max())] if points is not None and len(points) else []))
+    x_scale = alt.Scale(type="log", domain=[1.0, top], nice=False)
+    x_title = "concurrent clients (closed loop, log scale)"
+    panels = []
+    for metric, words in LOAD_PANELS.items():
+        data = curve.loc[curve["metric"] == metric, ["clients", "ms", "in_engine", "queued"]].assign(series="modelled")
+        y = alt.Y("ms:Q", title=f"{stat} {words} (ms, log scale)", scale=alt.Scale(type="log"))
+        layers = [alt.Chart(data).mark_line().encode(
+            x=alt.X("clients:Q", title=x_title, scale=x_scale), y=y, color=color,
+            tooltip=[alt.Tooltip("clients:Q", format=",.0f"), alt.Tooltip("ms:Q", format=",.1f"),
+                     alt.Tooltip("in_engine:Q", format=",.1f", title="in the engine"),
+                     alt.Tooltip("queued:Q", format=",.1f", title="waiting for a slot")])]
+        if points is not None and len(points):
+            pts = points.loc[points["metric"] == metric, ["id", "clients", "ms"]].assign(series="published")
+            layers.append(alt.Chart(pts).mark_point(filled=True, size=60).encode(
+                x=alt.X("clients:Q", scale=x_scale), y=alt.Y("ms:Q"), color=color,
+                tooltip=["id", alt.Tooltip("clients:Q", format=",.0f"), alt.Tooltip("ms:Q", format=",.1f")]))
+        bound = bounds.get(LOAD_BOUNDS[metric]) if stat == "p95" else None
+        if bound is not None:
+            rule = pd.DataFrame({"ms": [float(bound)], "series": ["latency bound"]})
+            layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3]).encode(
+                y=alt.Y("ms:Q"), color=color, tooltip=[alt.Tooltip("ms:Q", title="p95 bound (ms)")]))
+        if knee is not None:
+            mark = pd.DataFrame({"clients": [float(knee)], "series": ["kv cache full"],
+                                 "label": [f"kv cache full: {knee:,} sequences"]})
+            layers.append(alt.Chart(mark).mark_rule(strokeDash=[6, 4]).encode(
+                x=alt.X("clients:Q", scale=x_scale), color=color,
+                tooltip=[alt.Tooltip("clients:Q", format=",.0f", title="kv slots per instance")]))
+            layers.append(alt.Chart(mark).mark_text(align="right", dx=-4, baseline="top", fontSize=10).encode(
+                x=alt.X("clients:Q", scale=x_scale), y=alt.value(4), text="label:N"))
+        panels.append(alt.layer(*layers).properties(width=WIDTH // 2 - 20, height=HEIGHT))
+    return alt.hconcat(*panels)
 
 
 def context_chart(table: pd.DataFrame) -> alt.HConcatChart:
@@ -390,7 +471,7 @@ def context_chart(table: pd.DataFrame) -> alt.HConcatChart:
 
 
 def levers_chart(table: pd.DataFrame) -> alt.Chart:
-    """Bars: cost per 1k tokens by precision / speculative decoding, at the same SLO."""
+    """Bars: cost per 1k tokens by precision / speculative decoding, at the same latency bounds."""
     data = table.dropna(subset=["usd_per_1k_tokens"])
     return (
         alt.Chart(data)
@@ -559,6 +640,7 @@ __all__ = [
     "monthly_cost_by_option", "cost_per_1k_tokens_curve", "hourly_profile_frame",
     "traffic_profile", "breakeven", "category_frame", "plumbing_share", "category_items_frame",
     "category_items", "lever_changes", "memory_chart", "roofline_chart", "prompt_cv_chart",
+    "LOAD_PANELS", "LOAD_BOUNDS", "LOAD_SERIES", "latency_load_chart",
     "context_chart", "levers_chart", "calibration_chart", "age_chart", "price_cut_chart",
     "region_chart", "before_after_chart", "bedrock_prices_chart",
 ]

@@ -1,11 +1,15 @@
 """Lesson 02, the inference bill over real traffic (``notebooks/02_inference_bill.ipynb``).
 
 The functions the notebook's cells call: the week of traffic, each option's monthly bill, how
-busy the self-hosted fleets are, where self-hosting breaks even
-(:func:`costlib.whatif.sweeps.batch_sweep`), and the prices used.
+each self-hosted fleet is sized (instances, concurrency per instance, the limit that binds), how
+busy the fleets are, where self-hosting breaks even (:func:`costlib.whatif.sweeps.batch_sweep`),
+and the prices used.
 """
 
 from __future__ import annotations
+
+import math
+from itertools import combinations
 
 import altair as alt
 import pandas as pd
@@ -18,10 +22,15 @@ from costlib.whatif.sweeps import batch_sweep, breakeven_batch
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 """Batch sizes the break-even test forces on each self-hosted option [sequences]."""
 
-FLEET_COLUMNS = ("instances_p95", "avg_instances", "peak_instances", "utilisation",
-                 "unserved_fraction", "cold_starts_per_month", "batch_size", "batch_source",
+SIZING_COLUMNS = {"instances_p95": "instances_p95", "avg_instances": "avg_instances",
+                  "peak_instances": "peak_instances", "batch_size": "concurrency_per_instance",
+                  "binding": "binding"}
+"""What the sizing table shows of each self-hosted option's details, and the column it becomes."""
+
+FLEET_COLUMNS = ("utilisation", "unserved_fraction", "cold_starts_per_month", "batch_source",
                  "tokens_per_second_per_instance", "throughput_source", "p95_ttft_ms")
-"""What the fleet table shows of each self-hosted option's details."""
+"""What the fleet table shows of each self-hosted option's details (the sizing is in
+:func:`sizing_table`)."""
 
 NO_BREAKEVEN = ("Break-even needs at least one self-hosted and one managed option in the params "
                 "file.")
@@ -47,6 +56,89 @@ def totals_table(result: Estimate) -> pd.DataFrame:
         {"monthly_usd": 2, "usd_per_request": 6, "usd_per_1k_tokens": 6})
 
 
+def _hosted(result: Estimate) -> list:
+    return [o for o in result.options if o.kind == "self_hosted"]
+
+
+def _instance(params: Params, name: str) -> str:
+    opt = params.options.get(name)
+    return getattr(opt, "instance", "") or ""
+
+
+def sizing_table(result: Estimate, params: Params) -> pd.DataFrame | str:
+    """How is each self-hosted fleet sized? Instances, concurrency per instance, the binding limit.
+
+    One row per self-hosted option: instance, instances_p95 (what the worksheet provisions for
+    the p95 rate, rounded up), avg_instances and peak_instances (billed by the fleet policy over
+    the month), concurrency_per_instance (sequences held per instance, the worksheet's batch),
+    binding (what stops the batch growing, a sentence) and monthly_usd. A sentence when the
+    params file has no self-hosted option.
+    """
+    hosted = _hosted(result)
+    if not hosted:
+        return "This params file has no self-hosted option."
+    rows = [{"option": o.name, "instance": _instance(params, o.name),
+             **{col: o.details.get(key) for key, col in SIZING_COLUMNS.items()},
+             "monthly_usd": o.monthly_usd} for o in hosted]
+    return pd.DataFrame(rows).set_index("option").round(
+        {"avg_instances": 2, "peak_instances": 2, "concurrency_per_instance": 1, "monthly_usd": 2})
+
+
+def _count(v) -> str:
+    """An instance count as written: whole counts without decimals."""
+    v = float(v)
+    return f"{v:,.0f}" if math.isclose(v, round(v), abs_tol=1e-9) else f"{v:,.2f}"
+
+
+def _billed_alike(a, b) -> bool:
+    return all(math.isclose(float(a.details[k]), float(b.details[k]), rel_tol=1e-9, abs_tol=1e-9)
+               for k in ("avg_instances", "peak_instances"))
+
+
+def sizing_note(result: Estimate, params: Params) -> str:
+    """Whether any two self-hosted options cost the same, and why, from the sizing numbers.
+
+    A fleet is billed per whole instance-hour: two options that round up to the same number of
+    the same instances cost the same, however different their throughput per instance. Pairs on
+    the same instance type that need the same count at the p95 rate are compared; a pair whose
+    fleet policies bill different counts over the month is said to differ for that reason.
+    """
+    hosted = _hosted(result)
+    rule = ("Two options cost the same when they round up to the same number of the same "
+            "instances: a fleet is billed per whole instance, so throughput beyond what the last "
+            "instance needs is neither paid for nor saved.")
+    if len(hosted) < 2:
+        return rule + " This params file has fewer than two self-hosted options to compare."
+    said = []
+    for a, b in combinations(hosted, 2):
+        inst = _instance(params, a.name)
+        if inst != _instance(params, b.name) or not math.isclose(
+                float(a.details["instances_p95"]), float(b.details["instances_p95"])):
+            continue
+        n = _count(a.details["instances_p95"])
+        if _billed_alike(a, b):
+            fleet = (f"both round up to {n} {inst} at the p95 rate and bill {_count(a.details['avg_instances'])} "
+                     f"on average, although one holds {a.details['batch_size']:,.1f} sequences per instance "
+                     f"and the other {b.details['batch_size']:,.1f}")
+            diff = abs(a.monthly_usd - b.monthly_usd)
+            if diff < 0.005:
+                said.append(f"{a.name} and {b.name} tie at {a.monthly_usd:,.2f} USD a month: {fleet}.")
+            else:
+                said.append(f"{a.name} and {b.name} run the same fleet ({fleet}); their totals differ by "
+                            f"{diff:,.2f} USD a month of other line items.")
+        else:
+            said.append(f"{a.name} and {b.name} both round up to {n} {inst} at the p95 rate, but their fleet "
+                        f"policies bill {_count(a.details['avg_instances'])} and "
+                        f"{_count(b.details['avg_instances'])} on average, so they do not tie "
+                        f"({a.monthly_usd:,.0f} and {b.monthly_usd:,.0f} USD a month).")
+    if not said:
+        fleets = "; ".join(f"{o.name}: {_count(o.details['instances_p95'])} {_instance(params, o.name)}"
+                           for o in hosted)
+        said.append(f"No two self-hosted options here round up to the same number of the same instances at "
+                    f"the p95 rate ({fleets}), so none tie.")
+    return " ".join([rule, *said])
+
+
 def cost_by_option_chart(result: Estimate) -> alt.Chart:
     """Which option is cheapest, and what is each bill made of? Bars split by category."""
     return charts.monthly_cost_by_option(result.to_frame())
@@ -62,7 +154,7 @@ def line_items_table(result: Estimate) -> pd.DataFrame:
 def fleets_table(result: Estimate) -> pd.DataFrame | str:
     """How busy are the self-hosted fleets? One row per self-hosted option (or a sentence)."""
     fleets = pd.DataFrame([{"option": o.name, **{k: o.details.get(k) for k in FLEET_COLUMNS}}
-                           for o in result.options if o.kind == "self_hosted"])
+                           for o in _hosted(result)])
     if fleets.empty:
         return "This params file has no self-hosted option."
     return fleets.set_index("option").round(3)
@@ -139,7 +231,8 @@ def worksheet_explorer(params: Params) -> widgets.Explorer:
     return widgets.worksheet_explorer(params)
 
 
-__all__ = ["Lesson", "start", "BATCHES", "FLEET_COLUMNS", "traffic_summary", "traffic_chart",
-           "totals_table", "cost_by_option_chart", "line_items_table", "fleets_table",
+__all__ = ["Lesson", "start", "BATCHES", "SIZING_COLUMNS", "FLEET_COLUMNS", "traffic_summary",
+           "traffic_chart", "totals_table", "sizing_table", "sizing_note", "cost_by_option_chart",
+           "line_items_table", "fleets_table",
            "breakeven_sweeps", "breakeven_table", "breakeven_chart", "prices_note",
            "used_prices_table", "worksheet_explorer"]

@@ -64,7 +64,7 @@ KNOWN_MISSES = {
               "KV (CUDA graphs, workspaces) decides the few sequences left, and the model leaves it more",
     "TRT14S-016": "70B TP4 at 16 requests/s, at the edge of capacity: the measured TTFT (175 ms) shows "
                   "queueing the model only starts at its own, slightly higher, capacity",
-    "TRT14S-021": "70B TP4 H100 offered 32/s, achieved 14/s, just above the model's capacity: the model "
+    "TRT14S-021": "70B TP4 H100 offered 32/s, achieved 16/s, just above the model's capacity: the model "
                   "falls back to a burst (9.5 s); the run's TTFT (1.2 s) is between the two",
     "TRT14S-201": "the same on H200",
     "TRT14S-081": "70B TP4 H100 at 202/214 tokens near capacity: measured queueing starts earlier than "
