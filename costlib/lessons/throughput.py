@@ -643,11 +643,9 @@ def published_curve(source_id: str = PUBLISHED_CURVE) -> tuple[pd.DataFrame, pd.
     g = catalog.get_gpu(r0["gpu"])
     m = catalog.get_model(r0["model"])
     profile = calibration.ENGINE_PROFILE[r0["engine"]]
-    eng = catalog.get_engine(profile).for_gpu(g.name, g.memory_gib)
+    s, eng = calibration.row_setup(r0)
     prec = r0["precision"].strip().lower()
-    kvp = (r0.get("kv_precision") or "").strip().lower() or ("fp8" if prec == "fp8" else "bf16")
     tp, gpus = int(r0["tensor_parallel"]), int(r0["gpus"])
-    s = setup_arrays(m, g, tensor_parallel=tp, precision=prec, kv_precision=kvp, engine=eng)
     replicas = gpus // tp
     published = sorted({float(r["concurrency"]) for r in rows})
     slots = float(replica_slots(s, r0["in_tokens"], r0["out_tokens"]))

@@ -167,18 +167,26 @@ def excluded_rows(path=None):
                          for r in load_load_benchmarks(path) if _why_excluded(r)])
 
 
+def row_setup(row: dict) -> tuple[dict, object]:
+    """The model's setup of one published row, and the engine profile it is predicted with.
+
+    Returns ``(s, engine)``: the :func:`~costlib.formulas.throughput.engine.setup_arrays` dict of
+    the row's model, GPU, TP and precisions under :data:`ENGINE_PROFILE`'s profile for its engine
+    (as that engine sizes itself on the GPU), and that profile.
+    """
+    where = f"{row.get('table', 'benchmarks')} row {row['id']}"
+    m = catalog.get_model(row["model"], where=where)
+    g = catalog.get_gpu(row["gpu"], where=where)
+    eng = catalog.get_engine(ENGINE_PROFILE[row["engine"]], where=where).for_gpu(g.name, g.memory_gib)
+    s = setup_arrays(m, g, tensor_parallel=int(row["tensor_parallel"]), precision=row["precision"].lower(),
+                     kv_precision=_kv(row), engine=eng)
+    return s, eng
+
+
 def _setups(rows: list[dict]):
-    setups = []
-    for r in rows:
-        where = f"{r['table']} row {r['id']}"
-        m = catalog.get_model(r["model"], where=where)
-        g = catalog.get_gpu(r["gpu"], where=where)
-        eng = catalog.get_engine(ENGINE_PROFILE[r["engine"]], where=where).for_gpu(g.name, g.memory_gib)
-        setups.append(setup_arrays(m, g, tensor_parallel=int(r["tensor_parallel"]),
-                                   precision=r["precision"].lower(), kv_precision=_kv(r), engine=eng))
+    setups = [row_setup(r)[0] for r in rows]
     keys = setups[0].keys()
-    s = {k: np.array([x[k] for x in setups], dtype=float)[None, :] for k in keys}
-    return s
+    return {k: np.array([x[k] for x in setups], dtype=float)[None, :] for k in keys}
 
 
 def predict(rows: list[dict], params: dict, s: dict | None = None) -> np.ndarray:
