@@ -1,6 +1,6 @@
 """The package's folders are its layers, and imports point down only.
 
-``core <- tables <- formulas <- bill <- whatif <- lessons, cli``: a module may import from its own
+``core <- tables <- formulas <- bill <- whatif <- lessons <- cli``: a module may import from its own
 layer or any layer below it, never above, and no two modules import each other (directly or
 through others), not even inside a function. ``formulas`` holds pure models: it may read hardware
 facts from ``tables`` but never prices, pydantic or line items.
@@ -18,8 +18,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "costlib"
 
-LAYERS = {"core": 0, "tables": 1, "formulas": 2, "bill": 3, "whatif": 4, "lessons": 5, "cli": 5}
-"""Rank of each top-level folder; ``lessons`` and ``cli`` are both on top and ignore each other."""
+LAYERS = {"core": 0, "tables": 1, "formulas": 2, "bill": 3, "whatif": 4, "lessons": 5, "cli": 6}
+"""Rank of each top-level folder. ``cli`` sits on ``lessons``: the report runner executes the
+lessons and writes the one-page summary they build; nothing in ``lessons`` imports ``cli``."""
 
 FORMULAS_MAY_NOT_IMPORT = ("pydantic", "costlib.tables.prices", "costlib.tables.pricelist",
                            "costlib.bill")

@@ -1,7 +1,8 @@
 """Build reports: every notebook, executed with papermill, once per params file.
 
-For a params file ``params/<stem>.yaml`` the report is the folder ``outputs/<stem>/`` holding each
-executed notebook and an HTML export of it. A report is built in a temporary folder beside the
+For a params file ``params/<stem>.yaml`` the report is the folder ``outputs/<stem>/`` holding
+``report.html`` (the one page a manager reads: :mod:`costlib.lessons.summary`), ``summary.json``
+(the estimate contract), ``line_items.csv``, and each executed notebook with an HTML export. A report is built in a temporary folder beside the
 target and swapped in only when every notebook ran, so a failed run never leaves a half-written
 report, and the previous one stays as it was.
 
@@ -143,7 +144,7 @@ def _stable_element_ids(html: str) -> str:
 
 
 def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
-                 notebooks: list[Path] | None = None) -> Path:
+                 notebooks: list[Path] | None = None, *, priced=None) -> Path:
     """Execute every notebook for one params file into ``out_root/<stem>/``.
 
     Returns
@@ -160,10 +161,16 @@ def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
+    from costlib.lessons.summary import write_summary
+    from costlib.whatif.levers import lever_report
 
     params_path = Path(params_path)
-    load_params(params_path)  # fail fast, with one line, before running anything
+    if priced is None:  # fail fast, with one line, before running anything
+        params = load_params(params_path)
+        priced = (params, estimate(params))
+    params, result = priced
     notebooks = notebook_paths() if notebooks is None else notebooks
     if not notebooks:
         raise CostlibError(f"no notebooks found in {NOTEBOOKS_DIR}")
@@ -192,6 +199,7 @@ def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
                 ) from None
             scrub_notebook(target)
             export_html(target, target.with_suffix(".html"))
+        write_summary(staging, params, result, params_path=params_path, levers=lever_report(params))
         if final.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-old-", dir=out_root))
             os.replace(final, backup / "old")
@@ -215,9 +223,10 @@ def build_reports(params_paths: list[Path], out_dir: Path | None = None) -> int:
     from costlib.bill.params import load_params
 
     out_root = Path(out_dir) if out_dir else OUTPUTS_DIR
-    priced = [(p, estimate(load_params(p))) for p in params_paths]
-    for path, result in priced:
-        folder = build_report(path, out_root)
+    loaded = [(p, load_params(p)) for p in params_paths]
+    priced = [(p, params, estimate(params)) for p, params in loaded]
+    for path, params, result in priced:
+        folder = build_report(path, out_root, priced=(params, result))
         shown = folder.relative_to(PROJ_ROOT) if folder.is_relative_to(PROJ_ROOT) else folder
         print(f"report for {path}: {shown}/")
         totals = result.totals_frame()[["option", "kind", "monthly_usd", "usd_per_1k_tokens"]]

@@ -1,0 +1,98 @@
+"""The one-page report: the answer first, every line item, nothing fetched from anywhere.
+
+Oracles: the estimate itself (the page must show its numbers, every one), and properties of a
+self-contained page (no resource loaded from a remote address).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costlib.bill.estimate import estimate
+from costlib.bill.params import load_params
+from costlib.core.paths import OUTPUTS_DIR, PARAMS_DIR
+from costlib.lessons import summary
+
+REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+"""A resource the browser would fetch from elsewhere: src/href to a remote address, CSS url() or @import."""
+
+
+@pytest.fixture(scope="module")
+def default():
+    params = load_params(PARAMS_DIR / "default.yaml")
+    result = estimate(params)
+    levers = pd.DataFrame([
+        dict(lever="quantization", option="p5_vllm_llama31_70b", applies=True, before_usd=100.0,
+             after_usd=60.0, change_usd=-40.0, change_pct=-40.0),
+        dict(lever="output_caps", option="bedrock_llama31_70b", applies=True, before_usd=50.0,
+             after_usd=45.0, change_usd=-5.0, change_pct=-10.0),
+        dict(lever="kms", option="bedrock_llama31_70b", applies=False, before_usd=50.0,
+             after_usd=50.0, change_usd=0.0, change_pct=0.0)])
+    page = summary.summary_html(params, result, params_text=(PARAMS_DIR / "default.yaml").read_text(),
+                                levers=levers, params_name="default.yaml")
+    return params, result, page
+
+
+def test_the_page_opens_with_the_cheapest_option_and_its_margin(default):
+    _, result, page = default
+    ranked = sorted(result.options, key=lambda o: o.monthly_usd)
+    first = page.index('class="answer"')
+    assert ranked[0].name in page[first:first + 400]
+    gap = ranked[1].monthly_usd - ranked[0].monthly_usd
+    assert f"{gap:,.2f} USD" in page[first:first + 600]
+
+
+def test_every_line_item_of_every_option_is_on_the_page(default):
+    _, result, page = default
+    rows = result.to_frame()
+    body = page[page.index('id="items"'):]
+    assert body.count("<tr>") - body.count("<thead>") >= len(rows)
+    for o in result.options:
+        assert f"{o.monthly_usd:,.2f}" in body
+
+
+def test_each_fleet_says_what_binds_it(default):
+    _, result, page = default
+    for o in result.options:
+        if o.kind == "self_hosted":
+            assert o.details["binding"] in page.replace("&lt;", "<").replace("&gt;", ">")
+
+
+def test_levers_are_the_savings_largest_first(default):
+    _, _, page = default
+    lv = page[page.index('id="levers"'):page.index('id="warnings"')]
+    assert lv.index("quantization") < lv.index("output_caps") and "kms" not in lv
+
+
+def test_the_page_fetches_nothing(default):
+    _, _, page = default
+    assert not REMOTE.search(page)
+    assert "<script" not in page and "<link" not in page
+    assert 'src="data:image/svg+xml;base64,' in page
+
+
+def test_write_summary_writes_the_contract_and_the_line_items(tmp_path, default):
+    params, result, _ = default
+    summary.write_summary(tmp_path, params, result, params_path=PARAMS_DIR / "default.yaml")
+    assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(result.to_dict(),
+                                                                                         default=str))
+    items = pd.read_csv(tmp_path / "line_items.csv")
+    assert len(items) == len(result.to_frame())
+    assert items.groupby("option")["monthly_usd"].sum().to_dict() == pytest.approx(
+        {o.name: o.monthly_usd for o in result.options})
+
+
+@pytest.mark.parametrize("page", sorted(OUTPUTS_DIR.glob("*/report.html")), ids=lambda p: p.parent.name)
+def test_committed_report_pages_fetch_nothing(page: Path):
+    assert not REMOTE.search(page.read_text(encoding="utf-8"))
+
+
+def test_the_remote_resource_check_can_fail():
+    assert REMOTE.search('<img src="https://cdn.example/x.svg">')
+    assert REMOTE.search("<style>@import 'x.css'</style>")
+    assert not REMOTE.search("<td>https://github.com/pydantic/genai-prices</td>")
