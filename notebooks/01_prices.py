@@ -60,11 +60,11 @@ print(f"region {params.region}; prices in force on {book.as_of}")
 #
 # A line item of a report is then
 #
-# $$\text{monthly usd} = \text{quantity per month [unit]} \times \text{usd [usd per unit]},$$
+#     monthly usd = quantity per month [unit] x usd [usd per unit],
 #
 # and the age of a price on the day the report prices for is
 #
-# $$\text{age [days]} = \text{prices.as\_of} - \text{as\_of}.$$
+#     age [days] = prices.as_of - as_of.
 #
 # A price that changed keeps both rows. Here is the p5.48xlarge on-demand price in us-east-1: one row
 # until the June 2025 cut, one from then on, each with its own source.

@@ -18,8 +18,11 @@ from costlib.bill.params import load_params
 from costlib.core.paths import OUTPUTS_DIR, PARAMS_DIR
 from costlib.lessons import summary
 
-REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
-"""A resource the browser would fetch from elsewhere: src/href to a remote address, CSS url() or @import."""
+REMOTE = re.compile(r"""\bsrc\s*=\s*["']?\s*(?:https?:)?//|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
+                    r"""|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+"""A resource the browser would fetch from elsewhere: a remote src (script, image, frame), a remote
+style sheet or font link, CSS url() or @import. A link a reader may follow (``<a href>``, a cited
+source) is not fetched and is allowed."""
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +90,28 @@ def test_write_summary_writes_the_contract_and_the_line_items(tmp_path, default)
         {o.name: o.monthly_usd for o in result.options})
 
 
-@pytest.mark.parametrize("page", sorted(OUTPUTS_DIR.glob("*/report.html")), ids=lambda p: p.parent.name)
-def test_committed_report_pages_fetch_nothing(page: Path):
-    assert not REMOTE.search(page.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("page", sorted(OUTPUTS_DIR.glob("*/*.html")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_html_fetches_nothing_and_runs_no_script(page: Path):
+    text = page.read_text(encoding="utf-8")
+    assert not REMOTE.search(text)
+    assert "<script" not in text.lower()
+
+
+def test_chapters_hide_code_and_open_with_contents():
+    from costlib.cli.report import offline_html
+
+    page = ('<html><head><script src="https://cdn.example/require.js"></script></head><body>'
+            '<div class="jp-Cell"><h2 id="A">The model<a class="anchor-link" href="#A">¶</a></h2></div>'
+            '<script type="application/vnd.jupyter.widget-view+json">{"model_id": "x"}</script></body></html>')
+    out = offline_html(page)
+    assert "<script" not in out and "costlib-widget-note" in out
+    assert '<a href="#A">The model</a>' in out and out.index("costlib-toc") < out.index("jp-Cell")
 
 
 def test_the_remote_resource_check_can_fail():
     assert REMOTE.search('<img src="https://cdn.example/x.svg">')
+    assert REMOTE.search('<link rel="stylesheet" href="https://cdn.example/x.css">')
+    assert not REMOTE.search('<a href="https://aws.amazon.com/ec2/pricing/">pricing</a>')
     assert REMOTE.search("<style>@import 'x.css'</style>")
     assert not REMOTE.search("<td>https://github.com/pydantic/genai-prices</td>")

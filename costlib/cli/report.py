@@ -113,16 +113,46 @@ def _stable_widget_ids(nb: dict, text: str) -> str:
 
 
 def export_html(notebook: Path, target: Path) -> None:
-    """Write an HTML export of an executed notebook (charts are inline SVG)."""
+    """Write the static chapter of an executed notebook: code hidden, a table of contents, offline.
+
+    Charts are inline SVG; the page carries no script at all (nbconvert's loaders fetch MathJax,
+    require.js and the widget manager from CDNs), so it renders with no network. An interactive
+    control has no static form: a note stands where it was (the notebook itself has it).
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
     exporter = HTMLExporter()
+    exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(_stable_element_ids(body), encoding="utf-8")
+    target.write_text(offline_html(_stable_element_ids(body)), encoding="utf-8")
+
+
+_WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">.*?</script>', re.S)
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+WIDGET_NOTE = ('<p class="costlib-widget-note"><em>An interactive control stands here in the notebook; '
+               'open it in JupyterLab (<code>make lab</code>) to move it.</em></p>')
+
+
+def offline_html(page: str) -> str:
+    """A nbconvert page with every script removed, widgets noted, and a table of contents."""
+    page = _WIDGET_VIEW.sub(WIDGET_NOTE, page)
+    page = _SCRIPT.sub("", page)
+    heads = _H2.findall(page)
+    if heads:
+        items = "".join(f'<li><a href="#{anchor}">{re.sub("<[^>]+>", "", title).strip()}</a></li>'
+                        for anchor, title in heads)
+        toc = ('<nav class="costlib-toc" style="font-family:system-ui,sans-serif;font-size:.9rem;'
+               'margin:1rem 2rem"><a href="report.html">the one-page report</a> · <strong>contents</strong>'
+               f'<ol>{items}</ol></nav>')
+        first = page.find('<div class="jp-Cell')
+        if first > 0:
+            page = page[:first] + toc + page[first:]
+    return page
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
