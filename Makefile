@@ -33,8 +33,8 @@ test: $(STAMP) ## run every test: unit tests, doctests, and nbval over the commi
 test-unit: $(STAMP) ## unit tests and doctests only (fast)
 	$(BIN)/python -m pytest -p no:cacheprovider --doctest-modules costlib tests
 
-lab: $(STAMP) ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP) ## open JupyterLab on the notebooks (as root too: containers often run as root)
+	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 bench: $(STAMP) ## run the speed and memory benchmarks in bench/
 	$(BIN)/python bench/run.py
