@@ -19,8 +19,7 @@ def totals(explorer):
 
 
 def test_explorer_has_a_batch_slider_per_self_hosted_option(explorer):
-    assert set(explorer.controls) == {"workload.avg_rps", "workload.p95_rps",
-                                      "options.fleet.batch_size"}
+    assert set(explorer.controls) == {"workload.avg_rps", "options.fleet.batch_size"}
 
 
 def test_moving_the_batch_slider_reprices_the_fleet(explorer):
@@ -32,9 +31,11 @@ def test_moving_the_batch_slider_reprices_the_fleet(explorer):
     assert "fleet" in explorer.output.value
 
 
-def test_an_impossible_setting_shows_a_message_not_a_traceback(explorer):
-    explorer.controls["workload.avg_rps"].value = 100  # above p95_rps = 2
-    assert "cannot price this" in explorer.output.value
+def test_the_traffic_slider_scales_the_whole_profile(explorer):
+    # EXPLICIT: avg 1, p95 2; moving the average to 10 moves p95 to 20 with it (shape kept)
+    explorer.controls["workload.avg_rps"].value = 10
+    assert explorer.overrides() == {"workload.avg_rps": 10, "workload.p95_rps": 20.0}
+    assert "cannot price this" not in explorer.output.value
 
 
 def test_moving_one_slider_keeps_derived_batches_and_p95():
@@ -49,8 +50,25 @@ def test_moving_one_slider_keeps_derived_batches_and_p95():
     explorer = worksheet_explorer(params)
     assert explorer.controls["options.g5_llama31_8b_autoscaled.batch_size"].value > 1
     explorer.controls["workload.avg_rps"].value = 2
-    expected = estimate(with_overrides(params, {"workload.avg_rps": 2}))
-    assert totals(explorer) == {o.name: o.monthly_usd for o in expected.options}
+    # the bursty profile keeps its shape: spikes scale from 60 to 60 x 2/3 = 40 rps
+    expected = estimate(with_overrides(params, {"workload.avg_rps": 2,
+                                                "workload.traffic.peak_rps": 60 * 2 / 3}))
+    assert totals(explorer) == pytest.approx({o.name: o.monthly_usd for o in expected.options})
+
+
+@pytest.mark.parametrize("stem", ["default", "rag_plumbing", "scenario_a_bursty", "scenario_b_steady",
+                                  "scenario_c_cached_rag"])
+def test_no_position_of_the_traffic_slider_shows_an_error(stem):
+    from costlib.core.paths import PARAMS_DIR
+
+    explorer = worksheet_explorer(load_params(PARAMS_DIR / f"{stem}.yaml"))
+    slider = explorer.controls["workload.avg_rps"]
+    seen = set()
+    for exponent in (slider.min, slider.min + 0.5, slider.max - 0.5, slider.max):
+        slider.value = 10 ** exponent
+        assert "cannot price this" not in explorer.output.value, (stem, slider.value, explorer.output.value)
+        seen.add(round(sum(o.monthly_usd for o in explorer.result.options), 6))
+    assert len(seen) > 1  # the totals move with the traffic
 
 
 def test_point_explorer_recomputes_the_operating_point():

@@ -13,6 +13,7 @@ Each explorer has ``.box`` (the widget to display), ``.controls`` (params key ->
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -97,9 +98,12 @@ class Explorer:
     initial: dict | None = None
     base: Estimate | None = None
     comparison: Comparison | None = None
+    links: dict = field(default_factory=dict)
+    """Params key -> ``f(value) -> {key: value}``: what else moving that control sets."""
 
     @classmethod
-    def build(cls, params: Params, controls: dict, result: Estimate | None = None) -> Explorer:
+    def build(cls, params: Params, controls: dict, result: Estimate | None = None,
+              links: dict | None = None) -> Explorer:
         """Wire controls to a totals table: each change re-prices ``params``.
 
         Only the controls a person has moved are applied as overrides, so a control whose
@@ -110,7 +114,8 @@ class Explorer:
         output.add_class("qa-totals")
         result = estimate(params) if result is None else result
         explorer = cls(params, controls, output, widgets.VBox(), result,
-                       {key: ctl.value for key, ctl in controls.items()}, base=result)
+                       {key: ctl.value for key, ctl in controls.items()}, base=result,
+                       links=dict(links or {}))
         output.value = totals_html(result)
         for ctl in controls.values():
             ctl.observe(explorer.recompute, names="value")
@@ -125,8 +130,13 @@ class Explorer:
     def overrides(self) -> dict:
         """The ``{"dotted.key": value}`` of the controls a person moved."""
         initial = self.initial or {}
-        return {key: ctl.value for key, ctl in self.controls.items()
-                if key not in initial or ctl.value != initial[key]}
+        moved = {key: ctl.value for key, ctl in self.controls.items()
+                 if key not in initial or ctl.value != initial[key]}
+        out = {}
+        for key, value in moved.items():
+            out.update(self.links[key](value) if key in self.links else {})
+        out.update(moved)
+        return out
 
     def recompute(self, *_):
         try:
@@ -138,32 +148,59 @@ class Explorer:
         self.output.value = totals_html(self.result)
 
 
-def worksheet_explorer(params: Params) -> Explorer:
-    """Sliders for traffic and, per self-hosted option, the batch it holds.
+def traffic_scale_overrides(params: Params, avg_rps: float) -> dict:
+    """Overrides that scale a workload's whole traffic profile to ``avg_rps``, its shape kept.
 
-    Moving ``workload.avg_rps`` or an option's ``batch_size`` re-prices every option. Sliders
-    start at the values the estimate used (the p95 computed from the traffic profile, the batch
-    derived by the throughput model) and override them only once moved.
+    Every rate the params file states (``workload.p95_rps``, the shape's ``peak_rps`` and
+    ``base_rps``) is multiplied by ``avg_rps / workload.avg_rps``, so any average is valid for the
+    shape (a profile scaled by k has every statistic scaled by k); moving the average alone
+    against a fixed p95 or peak is what made most positions of the old slider infeasible.
+
+    >>> from costlib.core.paths import PARAMS_DIR
+    >>> from costlib.bill.params import load_params
+    >>> traffic_scale_overrides(load_params(PARAMS_DIR / "default.yaml"), 20.0)
+    {'workload.avg_rps': 20.0, 'workload.p95_rps': 50.0}
+    """
+    w = params.workload
+    k = float(avg_rps) / w.avg_rps
+    out = {"workload.avg_rps": float(avg_rps)}
+    if w.p95_rps is not None:
+        out["workload.p95_rps"] = w.p95_rps * k
+    if w.traffic is not None:
+        for knob in ("peak_rps", "base_rps"):
+            value = getattr(w.traffic, knob)
+            if value is not None:
+                out[f"workload.traffic.{knob}"] = value * k
+    return out
+
+
+def worksheet_explorer(params: Params) -> Explorer:
+    """A traffic slider and, per self-hosted option, the batch it holds.
+
+    The traffic slider sets the average request rate from a tenth to ten times the params file's
+    and scales the whole profile with it (:func:`traffic_scale_overrides`), so every position is
+    a valid workload. Batch sliders start at the batch the estimate used (the throughput model's
+    when it derived one) and range from 1 to twice that (at least 32); a batch beyond what memory
+    holds queues and costs accordingly. A control overrides its params value only once moved.
     """
     w = params.workload
     result = estimate(params)
     controls: dict[str, widgets.Widget] = {
         "workload.avg_rps": widgets.FloatLogSlider(
-            value=w.avg_rps, base=10, min=-1, max=3, step=0.05, description="avg rps",
-            continuous_update=False,
-        ),
-        "workload.p95_rps": widgets.FloatLogSlider(
-            value=result.workload["p95_rps"], base=10, min=-1, max=3, step=0.05,
-            description="p95 rps", continuous_update=False,
+            value=w.avg_rps, base=10, min=math.log10(w.avg_rps) - 1, max=math.log10(w.avg_rps) + 1,
+            step=0.05, description="traffic: avg rps (shape kept)", continuous_update=False,
+            style=_STYLE, layout=widgets.Layout(width="34rem"),
         ),
     }
     for o in result.options:
         if o.kind == "self_hosted":
+            b = float(o.details["batch_size"])
             controls[f"options.{o.name}.batch_size"] = widgets.FloatSlider(
-                value=o.details["batch_size"], min=1, max=max(32, o.details["batch_size"]),
-                step=1, description=f"{o.name} batch", continuous_update=False, style=_STYLE,
+                value=b, min=1, max=max(32.0, 2.0 * b), step=1, description=f"{o.name} batch",
+                continuous_update=False, style=_STYLE, layout=widgets.Layout(width="34rem"),
             )
-    return Explorer.build(params, controls, result)
+    links = {"workload.avg_rps": lambda v: traffic_scale_overrides(params, v)}
+    return Explorer.build(params, controls, result, links=links)
 
 
 def lever_explorer(params: Params) -> Explorer:
