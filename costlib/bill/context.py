@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 from costlib.core.errors import CostlibError
 from costlib.core.units import SECONDS_PER_MONTH
+from costlib.bill.lineitems import fmt, num
 from costlib.formulas import worksheet
+from costlib.formulas.steps import StepFamily, family_of
 from costlib.formulas.traffic import TrafficProfile
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -35,7 +39,7 @@ class PriceLookup(Protocol):
 
 @dataclass(frozen=True)
 class Price:
-    """A unit price and where it comes from."""
+    """A unit price and where it comes from (``usd`` an array when a params price varies)."""
 
     usd: float
     source: str
@@ -46,17 +50,26 @@ class Price:
 class Context:
     """Everything an option needs to price itself for one month.
 
-    ``profile`` is the traffic this option receives: the workload's profile, or a share of it
-    when a router sends part of the traffic elsewhere (``share``).
+    ``traffic`` is the traffic this option receives: the workload's profiles (N of them when
+    the bill prices N scenarios at once), or a share of them when a router sends part of the
+    traffic elsewhere (``share``). Numbers read from ``params`` may be arrays of N scenarios.
     """
 
     params: Params
-    profile: TrafficProfile
-    prices: PriceLookup
-    base_dir: Path
+    traffic: StepFamily | None = None
+    prices: PriceLookup | None = None
+    base_dir: Path = Path(".")
     share: float = 1.0
     evaluate: Callable[[str, float], OptionOutcome] | None = None
     """Prices another option of the params at a share of this one's traffic (routers)."""
+    profile: TrafficProfile | None = None
+    """One profile instead of ``traffic`` (a family of N = 1 is made of it)."""
+
+    def __post_init__(self):
+        if self.traffic is None:
+            if self.profile is None:
+                raise TypeError("Context needs traffic (a StepFamily) or profile")
+            self.traffic = family_of(self.profile)
 
     def option(self, name: str):
         """The settings of option ``name`` of the params file."""
@@ -67,19 +80,19 @@ class Context:
         return self.params.workload
 
     @property
-    def tokens_per_request(self) -> float:
+    def tokens_per_request(self):
         w = self.workload
-        return float(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
+        return num(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
 
     @property
-    def requests_per_month(self) -> float:
-        """Requests this option serves in a 730-hour month [requests/month]."""
-        return float(self.profile.avg_rps * SECONDS_PER_MONTH)
+    def requests_per_month(self):
+        """Requests this option serves in a 730-hour month [requests/month], shape (N,)."""
+        return num(self.traffic.avg_rps * SECONDS_PER_MONTH)
 
     def price(self, service: str, name: str, dimension: str, explicit: float | None = None) -> Price:
         """A unit price: ``explicit`` when the params file gives one, else the price table."""
         if explicit is not None:
-            return Price(float(explicit), "params file")
+            return Price(num(explicit), "params file")
         row = self.prices.row(service, name, dimension)
         get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
         source = str(get("source", ""))
@@ -113,16 +126,26 @@ def tiered_price(ctx: Context, service: str, name: str, dimension: str, quantity
     ``total(quantity) / quantity``; the first tier's rate when ``quantity`` is 0.
     """
     book = price_book(ctx)
-    q = float(quantity)
-    total = float(book.tiered_usd(service, name, dimension, q))
-    table = book.table()
-    rows = table[(table["service"] == service) & (table["name"] == name)
-                 & (table["dimension"] == dimension) & (table["region"] == book.region)]
-    rows = rows.sort_values("tier_start")
-    sources = "; ".join(dict.fromkeys(str(s) for s in rows["source"]))
-    if q > 0:
-        return Price(total / q, f"tiered, blended over {q:g}: {sources}")
-    return Price(float(rows["usd"].iloc[0]) if len(rows) else 0.0, sources)
+    q = num(quantity)
+    total = num(book.tiered_usd(service, name, dimension, q))
+    if hasattr(book, "tiers"):
+        rows = book.tiers(service, name, dimension)
+    else:  # a price book without the pandas-free reader
+        table = book.table()
+        sel = table[(table["service"] == service) & (table["name"] == name)
+                    & (table["dimension"] == dimension) & (table["region"] == book.region)]
+        rows = sel.sort_values("tier_start").to_dict(orient="records")
+    sources = "; ".join(dict.fromkeys(str(r["source"]) for r in rows))
+    first = float(rows[0]["usd"]) if rows else 0.0
+    qa = np.asarray(q, dtype=float)
+    if np.all(qa > 0):
+        shown = fmt(qa) if qa.size > 1 else f"{float(qa.reshape(-1)[0]):g}"
+        return Price(num(total / q), f"tiered, blended over {shown}: {sources}")
+    if np.all(qa == 0):
+        return Price(first, sources)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        blended = np.where(qa > 0, total / np.where(qa > 0, qa, 1.0), first)
+    return Price(num(blended), f"tiered, blended over varies: {sources}")
 
 
 def leaf_shares(ctx: Context, option, _depth: int = 0) -> list[tuple[str | None, object, float]]:

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from costlib.formulas import worksheet
 from costlib.core.errors import CostlibError
 from costlib.bill.context import Context
-from costlib.bill.lineitems import LineItem, OptionOutcome
+from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero
 from costlib.bill.options import PRICERS
 from costlib.bill.params import Params
 from costlib.bill.plumbing import extra_input_tokens, price_plumbing
-from costlib.bill.traffic import workload_profile
+from costlib.bill.traffic import workload_family, workload_profile
+from costlib.formulas.steps import StepFamily
 from costlib.formulas.traffic import TrafficProfile, requests_per_month
 from costlib.core.units import TOKENS_PER_1K
 
@@ -75,8 +76,10 @@ class Estimate:
             "prices": self.prices,
         }
 
-    def totals_frame(self) -> pd.DataFrame:
-        """One row per option: monthly total, per request, per 1k tokens."""
+    def totals_frame(self):
+        """One row per option: monthly total, per request, per 1k tokens (a pandas frame)."""
+        import pandas as pd
+
         return pd.DataFrame(
             [
                 {
@@ -90,8 +93,10 @@ class Estimate:
             ]
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy: one row per option x line item."""
+    def to_frame(self):
+        """Tidy: one row per option x line item (a pandas frame)."""
+        import pandas as pd
+
         rows = []
         for o in self.options:
             for li in o.line_items:
@@ -145,6 +150,79 @@ class _PriceBookProxy:
 # the estimate
 
 
+@dataclass
+class PricedOptions:
+    """What :func:`price_options` returns: each option's outcome, and the workload priced."""
+
+    options: list  # (name, kind, OptionOutcome)
+    workload: object
+    context_tokens: object
+
+
+def price_options(params: Params, traffic: StepFamily, prices, base_dir: Path) -> PricedOptions:
+    """Every option of ``params`` over ``traffic``: the one pricing pass of the bill.
+
+    Numbers in ``params`` and the traffic's rates may be arrays of N scenarios
+    (:func:`costlib.bill.vector.price_many`); the scalar :func:`estimate` is the case N = 1.
+    """
+    plumbing = params.plumbing
+    user_workload = params.workload
+    context_tokens = extra_input_tokens(plumbing)
+    if any_nonzero(context_tokens):
+        # retrieved context is part of every prompt: the model, the network and the logs see it
+        params = params.model_copy(update={"workload": user_workload.model_copy(
+            update={"in_tokens": user_workload.in_tokens + context_tokens})})
+
+    def evaluate(name: str, share=1.0, _stack: tuple = (),
+                 top_level: bool = False) -> OptionOutcome:
+        if name not in params.options:
+            from costlib.core.names import unknown_name_message
+
+            raise CostlibError(unknown_name_message("option", name, params.options))
+        if name in _stack:
+            raise CostlibError(f"options.{name}: routes loop back to it ({' -> '.join(_stack + (name,))})")
+        opt = params.options[name]
+        scaled = traffic if _is_one(share) else traffic.scaled(share)
+        ctx = Context(params=params, traffic=scaled, prices=prices, base_dir=base_dir,
+                      share=share,
+                      evaluate=lambda n, s: evaluate(n, share * s, _stack + (name,)))
+        try:
+            outcome = PRICERS[opt.kind](name, opt, ctx)
+            if top_level:  # plumbing once per option compared, not again for each route
+                outcome.line_items.extend(price_plumbing(plumbing, ctx, opt, outcome))
+            return outcome
+        except CostlibError as exc:
+            msg = exc.message
+            raise CostlibError(msg if msg.startswith("options.") else f"options.{name}: {msg}") from None
+
+    out = [(name, opt.kind, evaluate(name, top_level=True)) for name, opt in params.options.items()]
+    return PricedOptions(out, params.workload, context_tokens)
+
+
+def _is_one(share) -> bool:
+    return np.ndim(share) == 0 and float(share) == 1.0
+
+
+def _one(x) -> float:
+    """A value of the N = 1 pass as a float."""
+    return float(np.asarray(x, dtype=float).reshape(-1)[0])
+
+
+def _scalar_item(li: LineItem) -> LineItem:
+    q, u = _one(li.quantity), _one(li.unit_usd)
+    return dataclasses.replace(li, quantity=q, unit_usd=u, monthly_usd=_one(li.monthly_usd))
+
+
+def _scalar_details(d):
+    if isinstance(d, dict):
+        return {k: _scalar_details(v) for k, v in d.items()}
+    if isinstance(d, np.ndarray) and d.size == 1:
+        return float(d.reshape(-1)[0])
+    if isinstance(d, np.generic):
+        return d.item()
+    return d
+
+
 def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     """Price every option of ``params`` for one 730-hour month.
 
@@ -170,52 +248,23 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     base_dir = Path(base_dir)
     profile = workload_profile(params.workload, base_dir)
     prices = _PriceBookProxy(params, base_dir)
-    plumbing = params.plumbing
-    user_workload = params.workload
-    context_tokens = float(extra_input_tokens(plumbing))
-    if context_tokens:
-        # retrieved context is part of every prompt: the model, the network and the logs see it
-        params = params.model_copy(update={"workload": user_workload.model_copy(
-            update={"in_tokens": user_workload.in_tokens + context_tokens})})
-    w = params.workload
-    reqs = profile.requests_per_month
-    tokens = reqs * float(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
-
-    def evaluate(name: str, share: float = 1.0, _stack: tuple = (),
-                 top_level: bool = False) -> OptionOutcome:
-        if name not in params.options:
-            from costlib.core.names import unknown_name_message
-
-            raise CostlibError(unknown_name_message("option", name, params.options))
-        if name in _stack:
-            raise CostlibError(f"options.{name}: routes loop back to it ({' -> '.join(_stack + (name,))})")
-        opt = params.options[name]
-        scaled = profile if share == 1.0 else dataclasses.replace(profile, rps=profile.rps * share)
-        ctx = Context(params=params, profile=scaled, prices=prices, base_dir=base_dir,
-                      share=share,
-                      evaluate=lambda n, s: evaluate(n, share * s, _stack + (name,)))
-        try:
-            outcome = PRICERS[opt.kind](name, opt, ctx)
-            if top_level:  # plumbing once per option compared, not again for each route
-                outcome.line_items.extend(price_plumbing(plumbing, ctx, opt, outcome))
-            return outcome
-        except CostlibError as exc:
-            msg = exc.message
-            raise CostlibError(msg if msg.startswith("options.") else f"options.{name}: {msg}") from None
-
+    priced = price_options(params, workload_family(params.workload, base_dir), prices, base_dir)
+    w, context_tokens = priced.workload, priced.context_tokens
+    reqs = float(profile.requests_per_month)
     results = []
-    for name, opt in params.options.items():
-        outcome = evaluate(name, top_level=True)
-        total = outcome.monthly_usd
+    for name, kind, outcome in priced.options:
+        items = [_scalar_item(li) for li in outcome.line_items]
+        total = float(sum(li.monthly_usd for li in items))
         results.append(
             OptionResult(
                 name=name,
-                kind=opt.kind,
+                kind=kind,
                 monthly_usd=total,
                 usd_per_request=total / reqs,
-                usd_per_1k_tokens=total / (tokens / TOKENS_PER_1K),
-                line_items=outcome.line_items,
-                details=outcome.details,
+                usd_per_1k_tokens=total / (reqs * float(worksheet.tokens_per_request(
+                    w.in_tokens, w.out_tokens)) / TOKENS_PER_1K),
+                line_items=items,
+                details=_scalar_details(outcome.details),
             )
         )
     price_info = {"region": params.region, "in_force_on": None, "oldest_as_of": None,

@@ -60,11 +60,40 @@ class LineItem:
         return asdict(self)
 
 
+def num(x):
+    """A quantity as a float, or as a float array when it varies by scenario (N > 1 rows).
+
+    The bill's formulas take scalars or arrays alike (:func:`costlib.bill.vector.price_many`
+    prices N scenarios in one pass); ``num`` is the one place a number is made concrete.
+    """
+    if isinstance(x, np.ndarray) and x.ndim:
+        return x.astype(float, copy=False)
+    return float(x)
+
+
+def any_nonzero(x) -> bool:
+    """Whether a setting is non-zero in any scenario (an item is priced when it is)."""
+    return bool(np.any(np.asarray(x) != 0))
+
+
+def fmt(x, spec: str = "g") -> str:
+    """``format(x, spec)`` for a label; ``varies`` when scenarios disagree on the value."""
+    a = np.asarray(x, dtype=float).reshape(-1)
+    if a.size == 0:
+        return ""
+    if a.size > 1 and not np.all(a == a[0]):
+        return "varies"
+    return format(float(a[0]), spec)
+
+
 def line_item(category: str, item: str, quantity, unit: str, unit_usd, source: str = "") -> LineItem:
-    """A line item whose monthly cost is ``quantity * unit_usd`` [USD/month]."""
-    quantity = float(quantity)
-    unit_usd = float(unit_usd)
-    return LineItem(category, item, quantity, unit, unit_usd, quantity * unit_usd, source)
+    """A line item whose monthly cost is ``quantity * unit_usd`` [USD/month].
+
+    ``quantity`` and ``unit_usd`` may be arrays of N scenarios (then so is the cost).
+    """
+    quantity = num(quantity)
+    unit_usd = num(unit_usd)
+    return LineItem(category, item, quantity, unit, unit_usd, num(quantity * unit_usd), source)
 
 
 class Operations(Strict):
@@ -83,15 +112,16 @@ class Operations(Strict):
 
     @model_validator(mode="after")
     def _rate_when_hours(self):
-        if self.engineer_hours_per_month > 0 and self.usd_per_engineer_hour is None:
+        if np.any(np.asarray(self.engineer_hours_per_month) > 0) and self.usd_per_engineer_hour is None:
             raise ValueError("engineer_hours_per_month is set: give usd_per_engineer_hour too")
         return self
 
 
 def operations_items(ops: Operations) -> list[LineItem]:
     """The engineer-time line item (quantity 0 when no hours are given)."""
+    rate = 0.0 if ops.usd_per_engineer_hour is None else ops.usd_per_engineer_hour
     return [line_item("operations", "engineer time to keep it up", ops.engineer_hours_per_month,
-                      "engineer-hour", ops.usd_per_engineer_hour or 0.0, "params file")]
+                      "engineer-hour", rate, "params file")]
 
 
 @dataclass
@@ -103,8 +133,9 @@ class OptionOutcome:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def monthly_usd(self) -> float:
-        return float(sum(li.monthly_usd for li in self.line_items))
+    def monthly_usd(self):
+        """Sum of the items [USD/month]; an array when the items vary by scenario."""
+        return num(sum((li.monthly_usd for li in self.line_items), 0.0))
 
 
 def per_step_to_month(values_per_step, step_s: float):
@@ -115,3 +146,10 @@ def per_step_to_month(values_per_step, step_s: float):
     """
     values = np.asarray(values_per_step, dtype=float)
     return float(values.sum()) * SECONDS_PER_MONTH / (values.size * step_s)
+
+
+def steps_to_month(values_per_step, weights, step_s: float):
+    """:func:`per_step_to_month` over distinct steps: values (N, K) with step counts (K,)."""
+    w = np.asarray(weights, dtype=float)
+    return num((np.asarray(values_per_step, dtype=float) @ w) * SECONDS_PER_MONTH
+               / (w.sum() * step_s))

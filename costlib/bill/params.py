@@ -80,8 +80,9 @@ class LatencyTargets(Strict):
         return self
 
     def bounds(self) -> dict:
-        return {k: float(v) for k, v in (("ttft_p95_ms", self.ttft_p95_ms), ("tpot_p95_ms", self.tpot_p95_ms),
-                                         ("e2e_p95_ms", self.e2e_p95_ms)) if v is not None}
+        return {k: (float(v) if isinstance(v, (int, float)) else v)
+                for k, v in (("ttft_p95_ms", self.ttft_p95_ms), ("tpot_p95_ms", self.tpot_p95_ms),
+                             ("e2e_p95_ms", self.e2e_p95_ms)) if v is not None}
 
 
 class Workload(Strict):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from pydantic import Field, model_validator
 
 from costlib.core.schema import Strict
@@ -109,3 +111,22 @@ def workload_profile(workload, base_dir: Path | None = None) -> TrafficProfile:
         settings = TrafficSettings(shape="steady" if steady else "diurnal")
     return build_profile(settings, avg_rps=w.avg_rps, p95_rps=w.p95_rps, base_dir=base_dir,
                          where="workload.traffic")
+
+
+def workload_family(workload, base_dir: Path | None = None):
+    """:func:`workload_profile` as a :class:`~costlib.formulas.steps.StepFamily`.
+
+    Its rates may be arrays of N scenarios (``avg_rps``, ``p95_rps``, the block's
+    ``peak_rps`` / ``base_rps``): N profiles of one pattern.
+    """
+    from costlib.formulas.steps import build_family
+
+    w = workload
+    settings = w.traffic
+    if settings is None:
+        avg = np.asarray(w.avg_rps, dtype=float)
+        p95 = None if w.p95_rps is None else np.asarray(w.p95_rps, dtype=float)
+        steady = p95 is None or bool(np.all(np.abs(p95 - avg) <= 1e-12 * avg))
+        settings = TrafficSettings(shape="steady" if steady else "diurnal")
+    return build_family(settings, avg_rps=w.avg_rps, p95_rps=w.p95_rps, base_dir=base_dir,
+                        where="workload.traffic")

@@ -530,3 +530,169 @@ def simulate_fleet(demand_instances: np.ndarray, step_s: float, policy: Policy, 
                            policy.spot.in_flight_requests_per_instance)
         result = dataclasses.replace(result, spot=sp)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Many fleets at once: the same policy over N profiles of one pattern
+# --------------------------------------------------------------------------------------------
+
+_CHUNK_ELEMENTS = 2_000_000
+"""Rows x distinct steps evaluated at once (about 16 MB per float array)."""
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    """What the bill needs of :func:`simulate_fleet`, for N profiles: arrays of shape (N,).
+
+    Attributes
+    ----------
+    avg_billed_instances, peak_billed_instances : numpy.ndarray
+        Time-average and highest billed instances [instances].
+    instance_hours_per_month : numpy.ndarray
+        ``avg_billed_instances * 730`` [instance-h/month] (Spot warm-up not included).
+    unserved_fraction : numpy.ndarray
+        ``sum(max(D - S, 0)) / sum(D)`` [-]; 0 without demand.
+    billed_utilisation : numpy.ndarray
+        ``sum(min(D, S)) / sum(B)`` [-]; nan when nothing is billed.
+    cold_starts_per_month : numpy.ndarray
+        Launches in a 730-hour month [launches/month].
+    spot : SpotOverhead, optional
+    """
+
+    avg_billed_instances: np.ndarray
+    peak_billed_instances: np.ndarray
+    instance_hours_per_month: np.ndarray
+    unserved_fraction: np.ndarray
+    billed_utilisation: np.ndarray
+    cold_starts_per_month: np.ndarray
+    spot: SpotOverhead | None = None
+
+
+def _policy_features(u: np.ndarray, step_s: float, policy: Policy, start_s_of_week: float,
+                     where: str) -> tuple[list[np.ndarray], float]:
+    """Per-step features of a policy over the pattern, and launches per on-period (scheduled)."""
+    s = _steps(policy.cold_start_min, step_s)
+    if policy.policy == "fixed":
+        return [u], 0.0
+    if policy.policy == "autoscaled":
+        d = _steps(policy.scale_out_delay_min, step_s)
+        c = _steps(policy.scale_in_cooldown_min, step_s)
+        uw = _circ_back(np.roll(u, d), max(c - d, 0), np.maximum)  # billed follows this
+        us = _circ_back(uw, s, np.minimum)  # serving follows this
+        return [u, uw, us, np.roll(uw, 1)], 0.0
+    on = schedule_mask(u.size, step_s, policy.schedule, start_s_of_week)
+    if not on.any():
+        raise CostlibError(f"{where}.schedule: the schedule is never on in the "
+                           f"{u.size * step_s / 3600:g} h window; check hours and weekdays")
+    onf = on.astype(float)
+    if policy.schedule.prewarm:
+        billed_on, serving_on = _circ_fwd(onf, s, np.maximum), onf
+    else:
+        billed_on, serving_on = onf, _circ_back(onf, s, np.minimum)
+    starts = float(np.sum(on & ~np.roll(on, 1)))
+    return [u, billed_on, serving_on, onf], starts
+
+
+def fleet_family(family, demand_instances, policy: Policy, *, where: str = "fleet") -> FleetSummary:
+    """:func:`simulate_fleet` for N profiles of one pattern at once.
+
+    Parameters
+    ----------
+    family : costlib.formulas.steps.StepFamily
+        N request-rate profiles ``base + amp * u``.
+    demand_instances : callable
+        ``f(rps, rows) -> instances at full use``, elementwise on an (n, K) array of rates of
+        the family's rows ``rows`` (a slice; the rows come in chunks) and non-decreasing in the
+        rate, e.g. ``required_instances(demand_tokens_per_s(rps, tpr[rows]), tps[rows], 1)``
+        with per-row ``tpr``, ``tps`` as (N, 1) columns.
+    policy : Policy or costlib.bill.fleet.FleetPolicy
+
+    Returns
+    -------
+    FleetSummary
+
+    Notes
+    -----
+    A fleet's billed and serving series are a non-decreasing function of the demand in a step
+    after sliding maxima and minima over time (see :func:`simulate_fleet`). Because ``rate ->
+    instances`` is non-decreasing, a sliding max or min of instances is the instances of the
+    sliding max or min of ``u``: the windows are taken once over the pattern, and each row
+    only evaluates its rates at the distinct tuples (``u``, windowed ``u``, ...) with their step
+    counts (:meth:`~costlib.formulas.steps.StepFamily.distinct`). Row by row the arithmetic
+    per step is :func:`simulate_fleet`'s.
+    """
+    _check_policy(policy, where)
+    cap = np.inf if policy.max_instances is None else float(policy.max_instances)
+    floor = float(policy.min_instances)
+    feats, starts = _policy_features(family.u, family.step_s, policy, family.start_s_of_week,
+                                     where)
+    values, w = family.distinct(*feats)
+    t = float(family.n_steps)
+    n, k = family.n, values.shape[1]
+    out = {name: np.empty(n) for name in ("avg", "peak", "unserved", "util", "launches")}
+    rows = max(1, _CHUNK_ELEMENTS // max(k, 1))
+    for lo in range(0, n, rows):
+        sl = slice(lo, min(n, lo + rows))
+        sub = _rows(family, sl)
+        demand = np.asarray(demand_instances(sub.rates(values[0]), sl), dtype=float)
+        if not np.all(np.isfinite(demand)) or np.any(demand < 0):
+            raise CostlibError(f"{where}: demand_instances must be finite and >= 0")
+        if policy.policy == "fixed" or policy.policy == "scheduled":
+            mask = None if policy.policy == "fixed" else feats[3].astype(bool)
+            if policy.size_for == "p95":
+                stat = sub.percentile(95.0, mask=mask,
+                                      transform=lambda r: _demand_col(demand_instances, r, sl))
+            else:
+                top = float(family.u.max() if mask is None else family.u[mask].max())
+                stat = _demand_col(demand_instances, sub.base + sub.amp * top, sl)
+            num = np.minimum(np.maximum(ceil_instances(stat), floor), cap)[:, None]
+            if policy.policy == "fixed":
+                billed = np.broadcast_to(num, demand.shape)
+                serving = billed
+                launches = np.zeros(demand.shape[0])
+            else:
+                billed = num * values[1][None, :]
+                serving = num * values[2][None, :]
+                launches = num[:, 0] * starts
+        else:
+            def desired(r):
+                x = np.asarray(demand_instances(r, sl), dtype=float) / policy.target_utilisation
+                return np.clip(ceil_instances(x), floor, cap)
+            billed = desired(sub.rates(values[1]))
+            serving = desired(sub.rates(values[2]))
+            before = desired(sub.rates(values[3]))
+            launches = np.maximum(billed - before, 0.0) @ w
+        total = demand @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["unserved"][sl] = np.where(total > 0,
+                                           np.maximum(demand - serving, 0.0) @ w / np.where(
+                                               total > 0, total, 1.0), 0.0)
+            billed_sum = billed @ w
+            out["util"][sl] = np.where(billed_sum > 0, np.minimum(demand, serving) @ w
+                                       / np.where(billed_sum > 0, billed_sum, 1.0), np.nan)
+        out["avg"][sl] = billed_sum / t
+        out["peak"][sl] = billed.max(axis=1)
+        out["launches"][sl] = launches
+    hours = out["avg"] * units.HOURS_PER_MONTH
+    result = FleetSummary(avg_billed_instances=out["avg"], peak_billed_instances=out["peak"],
+                          instance_hours_per_month=hours, unserved_fraction=out["unserved"],
+                          billed_utilisation=out["util"],
+                          cold_starts_per_month=out["launches"] * units.SECONDS_PER_MONTH
+                          / family.duration_s)
+    if policy.spot is not None:
+        sp = spot_overhead(hours, policy.spot.interruptions_per_instance_month,
+                           policy.cold_start_min, policy.spot.in_flight_requests_per_instance)
+        result = dataclasses.replace(result, spot=sp)
+    return result
+
+
+def _rows(family, sl: slice):
+    """Rows ``sl`` of a family (same pattern and caches)."""
+    return dataclasses.replace(family, base=family.base[sl], amp=family.amp[sl],
+                               _cache=family._cache)
+
+
+def _demand_col(demand_instances, rps, sl) -> np.ndarray:
+    """``demand_instances`` of one rate per row (shape (N,)) through the (N, K) interface."""
+    return np.asarray(demand_instances(np.asarray(rps, dtype=float).reshape(-1, 1), sl),
+                      dtype=float)[:, 0]

@@ -271,8 +271,12 @@ def cached_answer_bytes(out_tokens, item_kb=None, bytes_per_token=BYTES_PER_TOKE
     (1200.0, 2560.0)
     """
     if item_kb:
-        return float(item_kb) * BYTES_PER_KB
-    return float(out_tokens) * bytes_per_token
+        return _num(np.asarray(item_kb, dtype=float) * BYTES_PER_KB)
+    return _num(np.asarray(out_tokens, dtype=float) * bytes_per_token)
+
+
+def _num(x):
+    return float(x) if np.ndim(x) == 0 else x
 
 
 __all__ = ["ALB_NEW_CONNECTIONS_PER_LCU", "ALB_ACTIVE_CONNECTIONS_PER_LCU",

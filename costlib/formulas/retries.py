@@ -62,10 +62,12 @@ def allowed_rps(tokens_per_request, requests_per_minute=None, tokens_per_minute=
     """
     allowed = np.inf
     if requests_per_minute is not None:
-        allowed = min(allowed, requests_per_minute / SECONDS_PER_MINUTE)
+        allowed = np.minimum(allowed, np.asarray(requests_per_minute, dtype=float)
+                             / SECONDS_PER_MINUTE)
     if tokens_per_minute is not None:
-        allowed = min(allowed, tokens_per_minute / SECONDS_PER_MINUTE / tokens_per_request)
-    return float(allowed)
+        allowed = np.minimum(allowed, np.asarray(tokens_per_minute, dtype=float)
+                             / SECONDS_PER_MINUTE / np.asarray(tokens_per_request, dtype=float))
+    return _out(np.asarray(allowed, dtype=float))
 
 
 def throttled_rps(demand_rps, allowed):
@@ -246,7 +248,8 @@ def stampede_extra_misses(deploys_per_month, hit_fraction, avg_rps, cold_cache_m
 
 
 def retry_accounting(demand_rps, allowed, policy="budgeted", max_attempts=3,
-                     budget_fraction=0.1, billed_share=0.0, discarded_fraction=0.0) -> dict:
+                     budget_fraction=0.1, billed_share=0.0, discarded_fraction=0.0, *,
+                     weights=None, next_demand_rps=None) -> dict:
     """Monthly retries, extra billed request-equivalents and unserved requests of a policy
     [requests/month].
 
@@ -291,6 +294,10 @@ def retry_accounting(demand_rps, allowed, policy="budgeted", max_attempts=3,
     >>> acc["throttled"], acc["retries"], acc["extra_billed"], acc["unserved"]
     (5256000.0, 10512000.0, 0.0, 5256000.0)
     """
+    if weights is not None:
+        return _retry_accounting_steps(demand_rps, allowed, policy, max_attempts,
+                                       budget_fraction, billed_share, discarded_fraction,
+                                       weights, next_demand_rps)
     d = np.atleast_1d(np.asarray(demand_rps, dtype=float))
     exc = np.atleast_1d(throttled_rps(d, allowed))
     served = d - exc
@@ -315,6 +322,57 @@ def retry_accounting(demand_rps, allowed, policy="budgeted", max_attempts=3,
         unserved = exc - recovered
     month = SECONDS_PER_MONTH
     return {k: float(np.mean(v)) * month for k, v in
+            {"throttled": exc, "retries": retries, "extra_billed": extra,
+             "unserved": np.maximum(unserved, 0.0)}.items()}
+
+
+def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, billed_share,
+                            discarded_fraction, weights, next_d) -> dict:
+    """:func:`retry_accounting` over distinct steps: ``d`` (N, K) with step counts ``weights``.
+
+    ``next_d`` is the demand of the step after each one (for recovery in spare quota); None
+    for an aggregate (one value per scenario, no next step), where nothing is recovered later.
+    Every argument may be an (N, 1) column of per-scenario values.
+    """
+    def col(x):
+        return np.reshape(np.asarray(x, dtype=float), (-1, 1)) if np.ndim(x) else x
+
+    d = np.asarray(d, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    allowed, budget_fraction, billed_share, discarded_fraction = (
+        col(allowed), col(budget_fraction), col(billed_share), col(discarded_fraction))
+    exc = np.maximum(d - allowed, 0.0)
+    served = d - exc
+    disc = discarded_fraction * served
+    policy = np.asarray(policy)
+    attempts = np.asarray(max_attempts, dtype=float)
+    naive = (attempts - 1) * exc
+    want = exc + disc
+    cap = budget_fraction * d
+    b_retries = np.minimum(want, cap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_thr = np.where(want > 0, exc / np.where(want > 0, want, 1.0), 0.0)
+    r_thr = b_retries * share_thr
+    b_extra = r_thr * billed_share + b_retries * (1.0 - share_thr)
+    if next_d is None:
+        recovered = r_thr
+    else:
+        recovered = np.minimum(r_thr, np.maximum(allowed - np.asarray(next_d, dtype=float), 0.0))
+    b_unserved = exc - recovered
+    p = str(policy)
+    if p == "none":
+        retries, extra, unserved = np.zeros_like(d), np.zeros_like(d), exc
+    elif p == "naive":
+        retries, extra, unserved = naive + disc, naive * billed_share + disc, exc
+    else:
+        retries, extra, unserved = b_retries, b_extra, b_unserved
+    few = np.broadcast_to(attempts < 2, d.shape)
+    retries = np.where(few, 0.0, retries)
+    extra = np.where(few, 0.0, extra)
+    unserved = np.where(few, exc, unserved)
+    month = SECONDS_PER_MONTH
+    total_w = w.sum()
+    return {k: (np.broadcast_to(v, d.shape) @ w) / total_w * month for k, v in
             {"throttled": exc, "retries": retries, "extra_billed": extra,
              "unserved": np.maximum(unserved, 0.0)}.items()}
 
@@ -344,9 +402,11 @@ def recompute_instance_hours(requests, tokens_per_request, capacity_tokens_per_s
     >>> recompute_instance_hours(36_000, 1_000, 10_000)
     1.0
     """
-    if not capacity_tokens_per_s:
-        return 0.0 if np.ndim(requests) == 0 else np.zeros_like(np.asarray(requests, float))
-    return requests * tokens_per_request / (capacity_tokens_per_s * SECONDS_PER_HOUR)
+    cap = np.asarray(capacity_tokens_per_s, dtype=float)
+    work = np.asarray(requests, dtype=float) * np.asarray(tokens_per_request, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(cap != 0, work / np.where(cap != 0, cap, 1.0) / SECONDS_PER_HOUR, 0.0)
+    return _out(out)
 
 
 def oom_restarts(restarts_per_instance_month, billed_instance_hours):

@@ -421,6 +421,30 @@ def build_profile(settings: TrafficShape, *, avg_rps: float | None = None,
     if shape == "steady":
         return _build_steady(settings, avg_rps, p95_rps, where)
 
+    u, explain = unit_pattern(settings, where)
+
+    given = [(n, v) for n, v in (("avg_rps", avg_rps), ("p95_rps", p95_rps),
+                                 ("peak_rps", settings.peak_rps),
+                                 ("base_rps", settings.base_rps)) if v is not None]
+    base, amp = _solve_affine(u, given, shape, explain, where)
+    rps = base + amp * u
+    if shape == "bursty":
+        desc = (f"bursty: base {base:.4g} rps, spikes to {base + amp:.4g} rps; {explain}; "
+                f"seed {settings.seed}")
+    else:
+        desc = f"diurnal: base {base:.4g} rps, plateau {base + amp:.4g} rps; {explain}"
+    return TrafficProfile(rps=rps, step_s=float(settings.step_s), shape=shape,
+                          description=desc + f"; {settings.days} days at {settings.step_s} s steps")
+
+
+def unit_pattern(settings: TrafficShape, where: str = "workload.traffic") -> tuple[np.ndarray, str]:
+    """The unit pattern ``u`` of a bursty or diurnal shape and one line on what fixes it.
+
+    ``rps = base + amp * u`` (:func:`build_profile`); ``u`` depends only on the shape's knobs
+    (spikes, business hours, ramp, weekend factor, seed, days, step), never on the rates.
+    """
+    shape = settings.shape
+    steps_per_day = units.SECONDS_PER_DAY / settings.step_s
     if shape == "bursty":
         spikes = settings.spikes_per_day or DEFAULT_SPIKES_PER_DAY
         minutes = settings.spike_minutes or DEFAULT_SPIKE_MINUTES
@@ -447,19 +471,7 @@ def build_profile(settings: TrafficShape, *, avg_rps: float | None = None,
         u = _diurnal_unit(settings.days, settings.step_s, open_h, close_h, ramp, wf)
         explain = (f"business hours {open_h:g}-{close_h:g} UTC are {length_min / 1440:.1%} of each "
                    f"day, weekend factor {wf:g}")
-
-    given = [(n, v) for n, v in (("avg_rps", avg_rps), ("p95_rps", p95_rps),
-                                 ("peak_rps", settings.peak_rps),
-                                 ("base_rps", settings.base_rps)) if v is not None]
-    base, amp = _solve_affine(u, given, shape, explain, where)
-    rps = base + amp * u
-    if shape == "bursty":
-        desc = (f"bursty: base {base:.4g} rps, spikes to {base + amp:.4g} rps; {explain}; "
-                f"seed {settings.seed}")
-    else:
-        desc = f"diurnal: base {base:.4g} rps, plateau {base + amp:.4g} rps; {explain}"
-    return TrafficProfile(rps=rps, step_s=float(settings.step_s), shape=shape,
-                          description=desc + f"; {settings.days} days at {settings.step_s} s steps")
+    return u, explain
 
 
 def _stat_coefs(u: np.ndarray) -> dict[str, float]:

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from pydantic import Field, model_validator
 
 from costlib.bill.context import Context
-from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.bill.lineitems import (
+    Operations,
+    OptionOutcome,
+    any_nonzero,
+    line_item,
+    num,
+    operations_items,
+)
 from costlib.core.schema import Strict
-from costlib.formulas.tokens import million_tokens, throttled_fraction
+from costlib.formulas.retries import allowed_rps, throttled_rps
+from costlib.formulas.tokens import million_tokens
 
 
 class PromptCache(Strict):
@@ -36,7 +46,7 @@ class PromptCache(Strict):
 
     @model_validator(mode="after")
     def _at_most_all_tokens(self):
-        if self.read_fraction + self.write_fraction > 1:
+        if np.any(np.asarray(self.read_fraction + self.write_fraction) > 1):
             raise ValueError("read_fraction + write_fraction cannot exceed 1 (all input tokens)")
         return self
 
@@ -81,8 +91,8 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
     """Line items of a Bedrock on-demand option for one month."""
     w = ctx.workload
     reqs = ctx.requests_per_month
-    in_tok_m = float(million_tokens(reqs, w.in_tokens))
-    out_tok_m = float(million_tokens(reqs, w.out_tokens))
+    in_tok_m = num(million_tokens(reqs, w.in_tokens))
+    out_tok_m = num(million_tokens(reqs, w.out_tokens))
     p_in = ctx.price("bedrock", opt.model, "input", opt.usd_per_1m_input_tokens)
     p_out = ctx.price("bedrock", opt.model, "output", opt.usd_per_1m_output_tokens)
     items = []
@@ -92,19 +102,19 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
     label = opt.model
     items.append(line_item("inference", f"{label} input tokens", in_tok_m * on_demand * uncached,
                            "1M tokens", p_in.usd, p_in.source))
-    if cache.read_fraction:
+    if any_nonzero(cache.read_fraction):
         p = ctx.price("bedrock", opt.model, "cache_read")
         items.append(line_item("inference", f"{label} prompt-cache reads",
                                in_tok_m * on_demand * cache.read_fraction, "1M tokens", p.usd,
                                p.source))
-    if cache.write_fraction:
+    if any_nonzero(cache.write_fraction):
         p = ctx.price("bedrock", opt.model, "cache_write")
         items.append(line_item("inference", f"{label} prompt-cache writes",
                                in_tok_m * on_demand * cache.write_fraction, "1M tokens", p.usd,
                                p.source))
     items.append(line_item("inference", f"{label} output tokens", out_tok_m * on_demand,
                            "1M tokens", p_out.usd, p_out.source))
-    if opt.batch_fraction:
+    if any_nonzero(opt.batch_fraction):
         pbi = ctx.price("bedrock", opt.model, "batch_input")
         pbo = ctx.price("bedrock", opt.model, "batch_output")
         items.append(line_item("inference", f"{label} batch input tokens",
@@ -114,10 +124,25 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
     items.extend(operations_items(opt.operations))
     details = {"throttled_fraction": 0.0}
     if opt.quota is not None:
-        details["throttled_fraction"] = throttled_fraction(
-            ctx.profile.rps, ctx.profile.step_s, ctx.tokens_per_request,
-            opt.quota.requests_per_minute, opt.quota.tokens_per_minute)
+        details["throttled_fraction"] = quota_throttled_fraction(
+            ctx, opt.quota.requests_per_minute, opt.quota.tokens_per_minute)
     return OptionOutcome(items, details)
+
+
+def quota_throttled_fraction(ctx: Context, requests_per_minute, tokens_per_minute):
+    """Share of the option's requests above a per-minute quota [0-1], per scenario.
+
+    :func:`costlib.formulas.tokens.throttled_fraction` over the distinct steps of the traffic:
+    ``sum_t max(rps - allowed, 0) / sum_t rps``; 0 without demand or without a quota.
+    """
+    rps, w = ctx.traffic.steps()
+    allowed = np.reshape(np.asarray(allowed_rps(ctx.tokens_per_request, requests_per_minute,
+                                                tokens_per_minute), dtype=float), (-1, 1))
+    total = rps @ w
+    over = np.asarray(throttled_rps(rps, allowed), dtype=float) @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where((total > 0) & np.isfinite(allowed[:, 0]), over / np.where(total > 0, total, 1.0), 0.0)
+    return num(out)
 
 
 __all__ = ["PromptCache", "Quota", "ManagedApiOption", "price_managed"]

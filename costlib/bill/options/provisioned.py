@@ -22,11 +22,12 @@ from costlib.bill.lineitems import (
     Operations,
     OptionOutcome,
     line_item,
+    num,
     operations_items,
-    per_step_to_month,
+    steps_to_month,
 )
 from costlib.core.schema import Strict
-from costlib.core.units import HOURS_PER_MONTH, SECONDS_PER_HOUR
+from costlib.core.units import HOURS_PER_MONTH
 from costlib.formulas.fleet import schedule_mask
 from costlib.formulas.tokens import million_tokens, model_units_needed, provisioned_capacity_rps
 
@@ -81,48 +82,62 @@ class ProvisionedOption(Strict):
 def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> OptionOutcome:
     """Line items of a provisioned-throughput option for one month."""
     w = ctx.workload
-    profile = ctx.profile
+    traffic = ctx.traffic
     tpr = ctx.tokens_per_request
-    rps = np.asarray(profile.rps, dtype=float)
     if opt.schedule is not None:
-        on = schedule_mask(rps.size, profile.step_s, opt.schedule,
-                           getattr(profile, "start_s_of_week", 0.0))
+        on = schedule_mask(traffic.n_steps, traffic.step_s, opt.schedule, traffic.start_s_of_week)
     else:
-        on = np.ones(rps.size, dtype=bool)
-    on_tps = rps[on] * tpr
+        on = np.ones(traffic.n_steps, dtype=bool)
+    values, weights = traffic.distinct(traffic.u, on.astype(float))
+    rps = traffic.rates(values[0])  # (N, K) distinct steps
+    on_k = values[1] > 0
+    tpr_col = np.reshape(np.asarray(tpr, dtype=float), (-1, 1))
     if opt.model_units is not None:
-        units = float(opt.model_units)
-    elif on_tps.size:
-        stat = on_tps.max() if opt.size_for == "peak" else np.percentile(on_tps, 95)
-        units = float(model_units_needed(stat, opt.tokens_per_minute_per_model_unit))
+        units = num(np.asarray(opt.model_units, dtype=float))
+    elif on.any():
+        if opt.size_for == "peak":
+            top = float(traffic.u[on].max())
+            stat = (traffic.base + traffic.amp * top) * tpr_col[:, 0]
+        else:
+            stat = traffic.percentile(95.0, mask=on) * tpr_col[:, 0]
+        units = num(model_units_needed(stat, opt.tokens_per_minute_per_model_unit))
     else:
         units = 0.0
-    capacity_rps = float(provisioned_capacity_rps(units, opt.tokens_per_minute_per_model_unit, tpr))
-    served_rps = np.where(on, np.minimum(rps, capacity_rps), 0.0)
+    capacity_rps = num(provisioned_capacity_rps(units, opt.tokens_per_minute_per_model_unit, tpr))
+    cap_col = np.reshape(np.asarray(capacity_rps, dtype=float), (-1, 1))
+    served_rps = np.where(on_k[None, :], np.minimum(rps, cap_col), 0.0)
     spilled_rps = rps - served_rps
-    on_hours = per_step_to_month(on.astype(float), profile.step_s) * profile.step_s / SECONDS_PER_HOUR
+    on_hours = float(on.sum()) / on.size * HOURS_PER_MONTH
     billed_hours = on_hours if opt.term == "no_commit" else HOURS_PER_MONTH
     price = ctx.price("bedrock", opt.model, TERM_DIMENSIONS[opt.term], opt.usd_per_model_unit_hour)
     items = [line_item("inference", f"{opt.model} provisioned throughput ({opt.term})",
-                       units * billed_hours, "model-unit-hour", price.usd, price.source)]
-    spilled_requests = per_step_to_month(spilled_rps, profile.step_s) * profile.step_s
-    if spilled_requests > 0:
+                       num(np.asarray(units) * billed_hours), "model-unit-hour", price.usd,
+                       price.source)]
+    spilled_requests = steps_to_month(spilled_rps, weights, traffic.step_s) * traffic.step_s
+    if np.any(np.asarray(spilled_requests) > 0):
         spill = opt.spill_model or opt.model
         p_in = ctx.price("bedrock", spill, "input")
         p_out = ctx.price("bedrock", spill, "output")
         items.append(line_item("inference", f"{spill} on-demand input tokens (spill)",
-                               float(million_tokens(spilled_requests, w.in_tokens)), "1M tokens",
+                               num(million_tokens(spilled_requests, w.in_tokens)), "1M tokens",
                                p_in.usd, p_in.source))
         items.append(line_item("inference", f"{spill} on-demand output tokens (spill)",
-                               float(million_tokens(spilled_requests, w.out_tokens)), "1M tokens",
+                               num(million_tokens(spilled_requests, w.out_tokens)), "1M tokens",
                                p_out.usd, p_out.source))
     items.extend(operations_items(opt.operations))
-    total = float(rps.sum())
+    total = rps @ weights
+    served = served_rps @ weights
+    units_arr = np.asarray(units, dtype=float)
+    on_steps = float(on.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spilled_fraction = np.where(total > 0, spilled_rps @ weights / np.where(total > 0, total, 1.0), 0.0)
+        util = np.where((units_arr > 0) & (on_steps > 0),
+                        served / np.where(cap_col[:, 0] * on_steps > 0, cap_col[:, 0] * on_steps, 1.0), 0.0)
     details = {
         "model_units": units,
         "provisioned_hours_per_month": billed_hours,
-        "spilled_fraction": float(spilled_rps.sum() / total) if total else 0.0,
-        "utilisation": float(served_rps.sum() / (capacity_rps * on.sum())) if units and on.any() else 0.0,
+        "spilled_fraction": num(spilled_fraction),
+        "utilisation": num(util),
     }
     return OptionOutcome(items, details)
 

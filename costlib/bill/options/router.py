@@ -16,7 +16,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from costlib.bill.context import Context
-from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+import numpy as np
+
+from costlib.bill.lineitems import Operations, OptionOutcome, line_item, num, operations_items
 from costlib.core.schema import Strict
 from costlib.core.units import PER_1M
 from costlib.formulas.network import cached_answer_bytes
@@ -79,8 +81,10 @@ class RouterOption(Strict):
     @model_validator(mode="after")
     def _shares_add_up(self):
         total = sum(r.share for r in self.routes)
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"routes shares add up to {total:g}; they must add up to 1")
+        if np.any(np.abs(np.asarray(total, dtype=float) - 1.0) > 1e-6):
+            shown = np.asarray(total, dtype=float).reshape(-1)
+            bad = shown[np.abs(shown - 1.0) > 1e-6][0]
+            raise ValueError(f"routes shares add up to {bad:g}; they must add up to 1")
         return self
 
 
@@ -105,12 +109,12 @@ def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
     if opt.classifier is not None:
         p = ctx.price("bedrock", opt.classifier.model, "input")
         items.append(line_item("inference", f"router classifier {opt.classifier.model}",
-                               float(million_tokens(reqs, opt.classifier.tokens_per_request)),
+                               num(million_tokens(reqs, opt.classifier.tokens_per_request)),
                                "1M tokens", p.usd, p.source))
     routes = {}
     for route in opt.routes:
         share = (1.0 - hit) * route.share
-        if share <= 0:
+        if np.all(np.asarray(share) <= 0):
             continue
         outcome = ctx.evaluate(route.to, share)
         routes[route.to] = {"share_of_requests": share, "monthly_usd": outcome.monthly_usd}

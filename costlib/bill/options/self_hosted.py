@@ -21,13 +21,21 @@ from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, Price
 from costlib.bill.fleet import FleetPolicy
-from costlib.bill.lineitems import Operations, OptionOutcome, line_item, operations_items
+from costlib.bill.lineitems import (
+    Operations,
+    OptionOutcome,
+    any_nonzero,
+    fmt,
+    line_item,
+    num,
+    operations_items,
+)
 from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
 from costlib.core.units import HOURS_PER_MONTH
 from costlib.formulas import worksheet
-from costlib.formulas.fleet import demand_tokens_per_s, simulate_fleet
+from costlib.formulas.fleet import demand_tokens_per_s, fleet_family
 from costlib.formulas.worksheet import required_instances
 from costlib.formulas.tokens import capacity_tokens_per_s
 
@@ -200,49 +208,54 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
         price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
                           opt.usd_per_instance_hour)
     if opt.fleet.spot is not None and opt.usd_per_instance_hour is None:
-        factor = 1.0 - opt.spot_discount_pct / 100.0
-        price = Price(price.usd * factor, f"{price.source} less {opt.spot_discount_pct:g}% (spot)")
+        factor = 1.0 - np.asarray(opt.spot_discount_pct, dtype=float) / 100.0
+        price = Price(num(price.usd * factor),
+                      f"{price.source} less {fmt(opt.spot_discount_pct)}% (spot)")
     return price
 
 
 def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
     """Line items of a self-hosted fleet for one month."""
     tp = resolve_throughput(name, opt, ctx)
-    capacity = float(capacity_tokens_per_s(tp["tokens_per_second_per_instance"], tp["batch_size"]))
-    profile = ctx.profile
-    demand = required_instances(demand_tokens_per_s(profile.rps, ctx.tokens_per_request),
-                                capacity, 1.0)
-    fleet = simulate_fleet(demand, profile.step_s, opt.fleet,
-                           start_s_of_week=getattr(profile, "start_s_of_week", 0.0),
-                           where=f"options.{name}.fleet")
+    capacity = num(capacity_tokens_per_s(tp["tokens_per_second_per_instance"], tp["batch_size"]))
+    traffic = ctx.traffic
+    tpr_col = np.reshape(np.asarray(ctx.tokens_per_request, dtype=float), (-1, 1))
+    cap_col = np.reshape(np.asarray(capacity, dtype=float), (-1, 1))
+
+    def demand(rps, rows):
+        t = tpr_col if tpr_col.shape[0] == 1 else tpr_col[rows]
+        c = cap_col if cap_col.shape[0] == 1 else cap_col[rows]
+        return required_instances(demand_tokens_per_s(rps, t), c, 1.0)
+
+    fleet = fleet_family(traffic, demand, opt.fleet, where=f"options.{name}.fleet")
     hour = _instance_price(opt, ctx)
     instance_hours = fleet.instance_hours_per_month
     items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
                        instance_hours, "instance-hour", hour.usd, hour.source)]
-    if fleet.spot is not None and fleet.spot.extra_instance_hours_per_month:
+    if fleet.spot is not None and any_nonzero(fleet.spot.extra_instance_hours_per_month):
         items.append(line_item("failures", f"{opt.instance} spot replacements booting",
                                fleet.spot.extra_instance_hours_per_month, "instance-hour",
                                hour.usd, hour.source))
     avg_instances = fleet.avg_billed_instances
-    if opt.platform != "sagemaker" and opt.ebs_gb_per_instance:
+    if opt.platform != "sagemaker" and any_nonzero(opt.ebs_gb_per_instance):
         p = ctx.price("ebs", "gp3", "storage")
         items.append(line_item("inference", "EBS gp3 volumes",
                                opt.ebs_gb_per_instance * avg_instances, "GB-month", p.usd,
                                p.source))
-    if opt.image_gb:
+    if any_nonzero(opt.image_gb):
         p = ctx.price("ecr", "private_repository", "storage")
         items.append(line_item("inference", "ECR image storage", opt.image_gb, "GB-month",
                                p.usd, p.source))
-    if opt.platform == "eks" and opt.eks_cluster_share:
+    if opt.platform == "eks" and any_nonzero(opt.eks_cluster_share):
         p = ctx.price("eks", "cluster", "control_plane_hour")
         items.append(line_item("operations", "EKS control plane",
                                HOURS_PER_MONTH * opt.eks_cluster_share, "cluster-hour", p.usd,
                                p.source))
     items.extend(operations_items(opt.operations))
-    p95_tps = float(worksheet.tokens_per_second_at_p95(
-        np.percentile(profile.rps, 95), ctx.workload.in_tokens, ctx.workload.out_tokens))
+    p95_tps = num(worksheet.tokens_per_second_at_p95(
+        traffic.p95_rps, ctx.workload.in_tokens, ctx.workload.out_tokens))
     details = {
-        "instances_p95": float(worksheet.instances_to_provision(p95_tps / capacity)),
+        "instances_p95": num(worksheet.instances_to_provision(p95_tps / capacity)),
         "avg_instances": avg_instances,
         "peak_instances": fleet.peak_billed_instances,
         "utilisation": fleet.billed_utilisation,

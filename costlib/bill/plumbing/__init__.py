@@ -26,7 +26,7 @@ record of one leg of a request's path, is shared by the network and retrieval mo
 
 from __future__ import annotations
 
-from costlib.bill.lineitems import LineItem, OptionOutcome
+from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero
 from costlib.core.schema import Strict
 from costlib.bill.plumbing.failures import FailureSettings, price_failures
 from costlib.bill.plumbing.network import NetworkSettings, price_network
@@ -95,7 +95,7 @@ def price_plumbing(plumbing: Plumbing, ctx, option, outcome: OptionOutcome) -> l
         endpoints.append("kms")
     if uses_xray(plumbing.observability):
         endpoints.append("xray")
-    if plumbing.security.secret_calls_per_request:
+    if any_nonzero(plumbing.security.secret_calls_per_request):
         endpoints.append("secretsmanager")
     items: list[LineItem] = []
     items += price_retrieval(plumbing.retrieval, ctx, option, outcome)

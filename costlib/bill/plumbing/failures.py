@@ -59,7 +59,7 @@ import numpy as np
 from pydantic import Field
 
 from costlib.bill.context import Context, leaf_shares
-from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero, fmt, line_item, num
 from costlib.core.schema import Strict
 from costlib.core.units import SECONDS_PER_MONTH
 from costlib.formulas import retries
@@ -124,7 +124,7 @@ class FailureSettings(Strict):
 # per-option retry accounting
 
 
-def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
+def retry_accounting(s: FailureSettings, demand_rps, allowed, **steps) -> dict:
     """Monthly retries, extra billed request-equivalents and unserved requests of a policy.
 
     :func:`costlib.formulas.retries.retry_accounting` with the settings of the block.
@@ -144,7 +144,7 @@ def retry_accounting(s: FailureSettings, demand_rps, allowed) -> dict:
     """
     return retries.retry_accounting(
         demand_rps, allowed, s.retry_policy, s.max_attempts, s.retry_budget_fraction,
-        s.billed_share_of_throttled_attempts, s.discarded_after_processing_fraction)
+        s.billed_share_of_throttled_attempts, s.discarded_after_processing_fraction, **steps)
 
 
 def _bedrock_usd_per_request(ctx: Context, leaf) -> tuple[float, str]:
@@ -157,8 +157,19 @@ def _bedrock_usd_per_request(ctx: Context, leaf) -> tuple[float, str]:
         model = leaf.spill_model or leaf.model
         p_in = ctx.price("bedrock", model, "input")
         p_out = ctx.price("bedrock", model, "output")
-    usd = float(usd_per_request(w.in_tokens, w.out_tokens, p_in.usd, p_out.usd))
+    usd = num(usd_per_request(w.in_tokens, w.out_tokens, p_in.usd, p_out.usd))
     return usd, f"{model} input + output prices: {p_in.source}"
+
+
+def _col(x):
+    """A per-scenario value as an (N, 1) column against (N, K) steps."""
+    return np.reshape(np.asarray(x, dtype=float), (-1, 1))
+
+
+def _detail(details: dict, key: str):
+    """A number from an option's details (0 when absent or None)."""
+    v = details.get(key)
+    return 0.0 if v is None else num(v)
 
 
 def _instance_hour_price(outcome: OptionOutcome) -> tuple[float, str]:
@@ -171,16 +182,25 @@ def _instance_hour_price(outcome: OptionOutcome) -> tuple[float, str]:
 def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float,
                 outcome: OptionOutcome | None) -> list[LineItem]:
     items = []
-    rps = np.asarray(ctx.profile.rps, dtype=float) * share
+    traffic = ctx.traffic.scaled(share)
     prefix = f"{label}: " if label else ""
     if leaf.kind in ("managed_api", "provisioned"):
         quota = getattr(leaf, "quota", None)
         allowed = (allowed_rps(ctx.tokens_per_request, quota.requests_per_minute,
                                quota.tokens_per_minute) if quota is not None else np.inf)
-        acc = retry_accounting(s, rps, allowed)
+        if np.all(np.isinf(np.asarray(allowed, dtype=float))):
+            # no quota: nothing is throttled and every term is proportional to the demand, so
+            # the month's figures are those of the average rate
+            avg = _col(traffic.avg_rps)
+            acc = retry_accounting(s, avg, np.inf, weights=np.ones(1))
+        else:
+            values, weights = traffic.distinct(traffic.u, np.roll(traffic.u, -1))
+            rps, next_rps = traffic.rates(values[0]), traffic.rates(values[1])
+            acc = retry_accounting(s, rps, _col(allowed), weights=weights,
+                                   next_demand_rps=next_rps if traffic.n_steps > 1 else None)
         usd, src = _bedrock_usd_per_request(ctx, leaf)
         items.append(line_item("failures", f"{prefix}retried attempts billed again "
-                               f"({s.retry_policy} retries, {acc['retries']:,.0f} retries/month)",
+                               f"({s.retry_policy} retries, {fmt(acc['retries'], ',.0f')} retries/month)",
                                acc["extra_billed"], "request", usd, src))
         items.append(line_item("failures", f"{prefix}requests failed after retries (unserved, "
                                "not billed)", acc["unserved"], "request", 0.0, "count only"))
@@ -188,12 +208,12 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
     if leaf.kind != "self_hosted" or outcome is None:
         return items
     d = outcome.details
-    total = float(np.mean(rps)) * SECONDS_PER_MONTH
-    u = float(d.get("unserved_fraction", 0.0) or 0.0)
-    acc = retry_accounting(s, np.array([total / SECONDS_PER_MONTH]),
-                           total / SECONDS_PER_MONTH * (1.0 - u))
-    cap_tps = float(capacity_tokens_per_s(float(d.get("tokens_per_second_per_instance", 0.0)),
-                                          float(d.get("batch_size", 0.0))))
+    total = num(traffic.avg_rps * SECONDS_PER_MONTH)
+    u = _detail(d, "unserved_fraction")
+    avg = _col(total / SECONDS_PER_MONTH)
+    acc = retry_accounting(s, avg, avg * (1.0 - _col(u)), weights=np.ones(1))
+    cap_tps = num(capacity_tokens_per_s(_detail(d, "tokens_per_second_per_instance"),
+                                        _detail(d, "batch_size")))
     hour_usd, src = _instance_hour_price(outcome)
     scales = leaf.fleet.policy == "autoscaled"
     unit_usd = hour_usd if scales else 0.0
@@ -217,16 +237,16 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
                                "recomputed (capacity-equivalent)",
                                inst_hours(sp.recomputed_requests_per_month), "instance-hour",
                                unit_usd, src))
-    if s.oom_restarts_per_instance_month:
-        restarts = float(oom_restarts(s.oom_restarts_per_instance_month, billed_hours))
+    if any_nonzero(s.oom_restarts_per_instance_month):
+        restarts = num(oom_restarts(s.oom_restarts_per_instance_month, billed_hours))
         minutes = leaf.fleet.cold_start_min if s.oom_restart_min is None else s.oom_restart_min
-        items.append(line_item("failures", f"{prefix}OOM restarts: capacity lost ({restarts:.1f} "
+        items.append(line_item("failures", f"{prefix}OOM restarts: capacity lost ({fmt(restarts, '.1f')} "
                                "restarts; already billed in instance-hours)",
-                               float(capacity_lost_hours(restarts, minutes)), "instance-hour", 0.0,
+                               num(capacity_lost_hours(restarts, minutes)), "instance-hour", 0.0,
                                "count only (inside the fleet's billed hours)"))
         items.append(line_item("failures", f"{prefix}OOM restarts: in-flight requests recomputed "
                                "(capacity-equivalent)",
-                               inst_hours(restarts * float(d.get("batch_size", 0.0))),
+                               inst_hours(restarts * _detail(d, "batch_size")),
                                "instance-hour", unit_usd, src))
     return items
 
@@ -240,14 +260,17 @@ def _stampede_items(s: FailureSettings, ctx: Context, option,
     misses = reqs * (1.0 - hit)
     routes = outcome.details.get("routes", {}) if outcome is not None else {}
     routed_usd = sum(r.get("monthly_usd", 0.0) for r in routes.values())
-    usd_per_miss = routed_usd / misses if misses > 0 else 0.0
+    m = np.asarray(misses, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usd_per_miss = num(np.where(m > 0, routed_usd / np.where(m > 0, m, 1.0), 0.0))
     src = "routes' average cost per request (this estimate)"
-    extra = float(stampede_extra_misses(s.deploys_per_month, hit, ctx.profile.avg_rps,
+    extra = num(stampede_extra_misses(s.deploys_per_month, hit, ctx.traffic.avg_rps,
                                         s.cold_cache_minutes, s.prewarm_fraction))
-    items = [line_item("failures", f"cache stampede after deploys ({s.deploys_per_month:g}/month, "
-                       f"{s.cold_cache_minutes:g} cold min, {s.prewarm_fraction:.0%} pre-warmed)",
+    items = [line_item("failures", f"cache stampede after deploys ({fmt(s.deploys_per_month)}/month, "
+                       f"{fmt(s.cold_cache_minutes)} cold min, {fmt(s.prewarm_fraction, '.0%')} "
+                       "pre-warmed)",
                        extra, "request", usd_per_miss, src)]
-    if s.prewarm_keys and s.deploys_per_month:
+    if any_nonzero(s.prewarm_keys) and any_nonzero(s.deploys_per_month):
         items.append(line_item("failures", "cache pre-warming answers", s.prewarm_keys
                                * s.deploys_per_month, "request", usd_per_miss, src))
     return items

@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import Field
 
 from costlib.bill.context import Context, leaf_shares, tiered_price
-from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.lineitems import LineItem, OptionOutcome, fmt, line_item, num
 from costlib.bill.plumbing.hops import PATHS, Hop
 from costlib.bill.plumbing.retrieval import retrieval_hops
 from costlib.core.schema import Strict
@@ -119,10 +119,10 @@ def _model_hops(s: NetworkSettings, ctx: Context, option, up: float, back: float
     for _name, leaf, share in leaf_shares(ctx, option):
         by_kind[leaf.kind] = by_kind.get(leaf.kind, 0.0) + share
     bedrock = by_kind.get("managed_api", 0.0) + by_kind.get("provisioned", 0.0)
-    if bedrock > 0:
+    if np.any(np.asarray(bedrock) > 0):
         hops.append(Hop("app -> Bedrock runtime (model)", up, back, bedrock, s.aws_path,
                         "bedrock-runtime"))
-    if by_kind.get("self_hosted", 0.0) > 0:
+    if np.any(np.asarray(by_kind.get("self_hosted", 0.0)) > 0):
         hops.append(Hop("app -> self-hosted model fleet", up, back, by_kind["self_hosted"], "vpc",
                         cross_az_fraction=s.model_cross_az_fraction))
     return hops
@@ -146,12 +146,12 @@ def request_hops(s: NetworkSettings, ctx: Context, option, retrieval=None,
     w = ctx.workload
     ovh = s.request_overhead_bytes
     hops = []
-    back_client = float(streamed_response_bytes(w.out_tokens, s.stream_bytes_per_output_token))
+    back_client = num(streamed_response_bytes(w.out_tokens, s.stream_bytes_per_output_token))
     if s.entry != "none":
         hops.append(Hop("client <-> entry (internet)", s.client_request_bytes, back_client, 1.0,
                         "internet"))
-    up = float(prompt_bytes(w.in_tokens, ovh))
-    back = float(streamed_response_bytes(w.out_tokens, s.stream_bytes_per_output_token, ovh))
+    up = num(prompt_bytes(w.in_tokens, ovh))
+    back = num(streamed_response_bytes(w.out_tokens, s.stream_bytes_per_output_token, ovh))
     hops.extend(_model_hops(s, ctx, option, up, back))
     if getattr(option, "kind", None) == "router" and option.cache is not None:
         item = cached_answer_bytes(w.out_tokens, option.cache.item_kb)
@@ -159,7 +159,7 @@ def request_hops(s: NetworkSettings, ctx: Context, option, retrieval=None,
                         "dynamodb"))
     if retrieval is not None and retrieval.enabled:
         hops.extend(retrieval_hops(retrieval, s, ctx))
-    if log_bytes_per_request > 0:
+    if np.any(np.asarray(log_bytes_per_request) > 0):
         hops.append(Hop("app -> CloudWatch Logs", log_bytes_per_request + ovh, ovh, 1.0,
                         s.aws_path, "logs"))
     return hops
@@ -194,7 +194,7 @@ def price_network(settings: NetworkSettings, ctx: Context, option, outcome: Opti
     nat_used = s.aws_path == "nat" and bool(extra_endpoint_services)
     pending_pl = []
     for hop in hops:
-        gb = float(gb_per_month(hop.bytes_out + hop.bytes_back, reqs * hop.share))
+        gb = num(gb_per_month(hop.bytes_out + hop.bytes_back, reqs * hop.share))
         if hop.path == "nat":
             nat_used = True
             nat_gb += gb
@@ -206,13 +206,13 @@ def price_network(settings: NetworkSettings, ctx: Context, option, outcome: Opti
             pl_gb += gb
             pending_pl.append((hop, gb))
         elif hop.path == "vpc":
-            billed = float(cross_az_billed_gb(gb, hop.cross_az_fraction))
+            billed = num(cross_az_billed_gb(gb, hop.cross_az_fraction))
             p = ctx.price("data_transfer", "cross_az", "each_direction")
             items.append(line_item("network", f"{hop.name}: cross-AZ transfer "
-                                   f"({hop.cross_az_fraction:.0%} of bytes, billed both ways)",
+                                   f"({fmt(hop.cross_az_fraction, '.0%')} of bytes, billed both ways)",
                                    billed, "GB", p.usd, p.source))
         elif hop.path == "internet":
-            out_gb = float(gb_per_month(hop.bytes_back, reqs * hop.share))
+            out_gb = num(gb_per_month(hop.bytes_back, reqs * hop.share))
             p = tiered_price(ctx, "data_transfer", "internet", "out", out_gb)
             items.append(line_item("network", f"{hop.name}: data transfer out to the internet",
                                    out_gb, "GB", p.usd, p.source))
@@ -249,8 +249,10 @@ def _entry_items(s: NetworkSettings, ctx: Context, hops: list[Hop]) -> list[Line
     if s.entry == "alb":
         client = [h for h in hops if h.path == "internet"]
         per_req = sum(h.bytes_out + h.bytes_back for h in client)
-        lcu = alb_lcu(ctx.profile.rps, per_req, s.stream_seconds_per_request)
-        lcu_hours = float(np.mean(lcu)) * HOURS_PER_MONTH
+        # every LCU dimension is proportional to the rate, so the same one is the largest in
+        # every step and the time average of the LCUs is the LCUs at the average rate
+        lcu = alb_lcu(ctx.traffic.avg_rps, per_req, s.stream_seconds_per_request)
+        lcu_hours = num(np.asarray(lcu) * HOURS_PER_MONTH)
         ph = ctx.price("alb", "application_load_balancer", "hour")
         pl = ctx.price("alb", "application_load_balancer", "lcu_hour")
         pip = ctx.price("public_ipv4", "public_ipv4_address", "hour")

@@ -28,7 +28,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, price_book, price_or_error, tiered_price
-from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+import numpy as np
+
+from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero, fmt, line_item, num
 from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.schema import Strict
 from costlib.core.units import PER_1M
@@ -126,14 +128,14 @@ def request_log_bytes(settings: ObservabilitySettings, ctx: Context) -> float:
     """Log bytes per request for this context's workload (prompt includes retrieved context)."""
     s = settings
     w = ctx.workload
-    return float(log_bytes_per_request(
+    return num(log_bytes_per_request(
         w.in_tokens, w.out_tokens, s.metadata_bytes_per_request, s.log_sample_rate,
         s.log_payloads, s.token_level_traces, s.bytes_per_token_event, s.payload_sample_rate,
         s.payload_kept_fraction, s.payload_copies))
 
 
 def uses_xray(settings: ObservabilitySettings) -> bool:
-    return settings.trace_sample_rate > 0
+    return bool(np.any(np.asarray(settings.trace_sample_rate) > 0))
 
 
 def price_observability(settings: ObservabilitySettings, ctx: Context, option,
@@ -141,7 +143,7 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
     """Observability line items of one option for a month (always at least the log ingestion)."""
     s = settings
     reqs = ctx.requests_per_month
-    ingest_gb = float(gb_per_month(request_log_bytes(s, ctx), reqs))
+    ingest_gb = num(gb_per_month(request_log_bytes(s, ctx), reqs))
     what = "metadata"
     if s.log_payloads:
         what += " + prompt/response payloads"
@@ -151,16 +153,16 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
     items = [line_item("observability", f"CloudWatch Logs ingestion ({what})", ingest_gb, "GB",
                        p.usd, p.source)]
     p = ctx.price("cloudwatch_logs", "standard", "store")
-    stored = float(log_storage_gb_months(ingest_gb, s.retention_days, s.storage_compression_ratio))
-    items.append(line_item("observability", f"CloudWatch Logs storage ({s.retention_days:g}-day "
+    stored = num(log_storage_gb_months(ingest_gb, s.retention_days, s.storage_compression_ratio))
+    items.append(line_item("observability", f"CloudWatch Logs storage ({fmt(s.retention_days)}-day "
                            "retention)", stored, "GB-month", p.usd, p.source))
-    if s.insights_queries_per_day:
+    if any_nonzero(s.insights_queries_per_day):
         p = ctx.price("cloudwatch_logs", "standard", "query")
-        scanned = float(insights_gb_scanned(ingest_gb, s.insights_queries_per_day,
+        scanned = num(insights_gb_scanned(ingest_gb, s.insights_queries_per_day,
                                             s.insights_days_scanned_per_query))
         items.append(line_item("observability", "CloudWatch Logs Insights scans", scanned,
                                "GB scanned", p.usd, p.source))
-    if s.custom_metrics:
+    if any_nonzero(s.custom_metrics):
         book = price_book(ctx)
         if s.usd_per_custom_metric_month is None and book.has(
                 "cloudwatch_metrics", "custom_metric", "metric_month"):
@@ -172,11 +174,11 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
                                "observability.usd_per_custom_metric_month")
         items.append(line_item("observability", "CloudWatch custom metrics", s.custom_metrics,
                                "metric-month", p.usd, p.source))
-    if s.alarms:
+    if any_nonzero(s.alarms):
         p = ctx.price("cloudwatch_alarms", "standard_resolution", "alarm_month")
         items.append(line_item("observability", "CloudWatch alarms", s.alarms, "alarm-month",
                                p.usd, p.source))
-    if s.dashboards:
+    if any_nonzero(s.dashboards):
         p = ctx.price("cloudwatch_dashboards", "dashboard", "dashboard_month")
         items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
                                "dashboard-month", p.usd, p.source))
@@ -184,6 +186,6 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
         p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
                            "observability.usd_per_1m_xray_traces")
         items.append(line_item("observability", f"X-Ray traces recorded "
-                               f"({s.trace_sample_rate:.0%} sampled)",
+                               f"({fmt(s.trace_sample_rate, '.0%')} sampled)",
                                reqs * s.trace_sample_rate / PER_1M, "1M traces", p.usd, p.source))
     return items

@@ -30,7 +30,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, price_book, price_or_error, tiered_price
-from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+from costlib.bill.lineitems import LineItem, OptionOutcome, line_item, num
 from costlib.bill.plumbing.hops import Hop
 from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.errors import CostlibError
@@ -231,7 +231,7 @@ def extra_input_tokens(settings: RetrievalSettings) -> float:
     """Retrieved-context tokens added to every prompt [tokens]; 0 when retrieval is off."""
     if not settings.enabled:
         return 0.0
-    return float(context_tokens_per_request(settings.chunks_per_request,
+    return num(context_tokens_per_request(settings.chunks_per_request,
                                             settings.tokens_per_chunk,
                                             settings.context_kept_fraction))
 
@@ -266,9 +266,9 @@ def retrieval_hops(settings: RetrievalSettings, net, ctx: Context) -> list[Hop]:
     """The embedding and vector-store hops of one request (used by the network)."""
     dims = embedding_dims(settings)
     ovh = net.request_overhead_bytes
-    vec_json = float(vector_json_bytes(dims, net.json_bytes_per_vector_dim))
+    vec_json = num(vector_json_bytes(dims, net.json_bytes_per_vector_dim))
     hops = []
-    q_bytes = float(prompt_bytes(settings.query_tokens, ovh))
+    q_bytes = num(prompt_bytes(settings.query_tokens, ovh))
     if settings.embedding.hosting == "managed":
         hops.append(Hop("app -> Bedrock runtime (embeddings)", q_bytes, vec_json + ovh, 1.0,
                         net.aws_path, "bedrock-runtime"))
@@ -276,7 +276,7 @@ def retrieval_hops(settings: RetrievalSettings, net, ctx: Context) -> list[Hop]:
         hops.append(Hop("app -> self-hosted embedding server", q_bytes, vec_json + ovh, 1.0,
                         "vpc", cross_az_fraction=net.model_cross_az_fraction))
     vs = settings.vector_store
-    text = float(chunk_text_bytes(settings.tokens_per_chunk, vs.metadata_bytes_per_chunk))
+    text = num(chunk_text_bytes(settings.tokens_per_chunk, vs.metadata_bytes_per_chunk))
     per_hit = text + (vec_json if vs.return_vectors else 0.0)
     back = settings.chunks_per_request * per_hit + ovh
     if vs.kind == "opensearch_serverless":
@@ -300,7 +300,7 @@ def _processing_items(p: ProcessingSettings, ctx: Context) -> list[LineItem]:
     if p.kind == "lambda":
         fn = "function_x86" if p.lambda_arch == "x86" else "function_arm64"
         pr = ctx.price("lambda", fn, "requests")
-        gb_s = float(lambda_gb_seconds(reqs, p.lambda_memory_gb, p.lambda_ms_per_request))
+        gb_s = num(lambda_gb_seconds(reqs, p.lambda_memory_gb, p.lambda_ms_per_request))
         pd_ = tiered_price(ctx, "lambda", fn, "duration", gb_s)
         return [line_item("retrieval", "pre/post-processing Lambda requests", reqs / PER_1M,
                           "1M requests", pr.usd, pr.source),
@@ -324,8 +324,8 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
     if e.hosting == "managed":
         p = price_or_error(ctx, "bedrock", e.model, "input", e.usd_per_1m_tokens,
                            "retrieval.embedding.usd_per_1m_tokens")
-        query_m = float(million_tokens(reqs, s.query_tokens))
-        ingest_m = float(million_tokens(s.corpus_chunks * s.reingest_fraction_per_month,
+        query_m = num(million_tokens(reqs, s.query_tokens))
+        ingest_m = num(million_tokens(s.corpus_chunks * s.reingest_fraction_per_month,
                                         s.tokens_per_chunk))
         return [line_item("retrieval", f"query embeddings ({e.model})", query_m, "1M tokens",
                           p.usd, p.source),
@@ -345,9 +345,9 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
     vs = s.vector_store
     reqs = ctx.requests_per_month
     n = s.corpus_chunks
-    record = float(chunk_record_bytes(dims, s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
-    store_gb = float(stored_gb(n, record))
-    index_gib = float(hnsw_index_gib(n, dims, vs.hnsw_m))
+    record = num(chunk_record_bytes(dims, s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
+    store_gb = num(stored_gb(n, record))
+    index_gib = num(hnsw_index_gib(n, dims, vs.hnsw_m))
     writes = n * s.reingest_fraction_per_month
     items = []
     if vs.kind == "opensearch_serverless":
@@ -373,7 +373,7 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
         items.append(line_item("retrieval", "Aurora I/O (query reads, ingestion writes)",
                                ios / PER_1M, "1M I/O requests", p.usd, p.source))
     elif vs.kind == "dynamodb_inprocess":
-        text = float(chunk_text_bytes(s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
+        text = num(chunk_text_bytes(s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
         rru = dynamodb_read_units(text)  # GetItem default: eventually consistent
         wru = dynamodb_write_units(record)
         p = ctx.price("dynamodb", "on_demand", "read_request_units")
@@ -388,7 +388,7 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                            "retrieval.vector_store.usd_per_dynamodb_gb_month")
         items.append(line_item("retrieval", "DynamoDB storage (vectors + chunks)", store_gb,
                                "GB-month", p.usd, p.source))
-        gb_task = float(inprocess_index_gb_per_task(index_gib, vs.index_memory_fraction))
+        gb_task = num(inprocess_index_gb_per_task(index_gib, vs.index_memory_fraction))
         p = ctx.price("fargate", "linux_x86", "gb_hour")
         items.append(line_item("retrieval",
                                f"in-process index memory ({vs.app_tasks} Fargate tasks "
@@ -425,7 +425,7 @@ def price_retrieval(settings: RetrievalSettings, ctx: Context, option,
         dims = embedding_dims(s)
         items.extend(_embedding_items(s, ctx))
         items.extend(_store_items(s, ctx, dims))
-        ctx_m = float(million_tokens(ctx.requests_per_month, extra_input_tokens(s)))
+        ctx_m = num(million_tokens(ctx.requests_per_month, extra_input_tokens(s)))
         items.append(line_item("retrieval", "retrieved context tokens (priced in inference, "
                                "included in workload.in_tokens)", ctx_m, "1M tokens", 0.0,
                                "priced under inference"))

@@ -23,7 +23,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from costlib.bill.context import Context
-from costlib.bill.lineitems import LineItem, OptionOutcome, line_item
+import numpy as np
+
+from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero, fmt, line_item, num
 from costlib.core.schema import Strict
 from costlib.core.units import PER_10K
 from costlib.formulas.kms import kms_requests_per_month
@@ -60,7 +62,8 @@ class SecuritySettings(Strict):
 
 def uses_kms_api(settings: SecuritySettings) -> bool:
     """Whether the tasks call KMS on the request path (needs a KMS endpoint under PrivateLink)."""
-    return settings.encrypted_writes_per_request + settings.encrypted_reads_per_request > 0
+    return bool(np.any(np.asarray(settings.encrypted_writes_per_request
+                                  + settings.encrypted_reads_per_request) > 0))
 
 
 def price_security(settings: SecuritySettings, ctx: Context, option,
@@ -72,19 +75,19 @@ def price_security(settings: SecuritySettings, ctx: Context, option,
     items = [line_item("security", "KMS customer-managed keys", s.kms_keys, "key-month", p.usd,
                        p.source)]
     if uses_kms_api(s):
-        n = float(kms_requests_per_month(
+        n = num(kms_requests_per_month(
             reqs, s.encrypted_writes_per_request + s.encrypted_reads_per_request,
             s.objects_per_data_key))
         p = ctx.price("kms", "customer_managed_key", "requests")
-        cached = (f", one data key per {s.objects_per_data_key:g} objects"
-                  if s.objects_per_data_key > 1 else ", no data-key caching")
+        cached = (f", one data key per {fmt(s.objects_per_data_key)} objects"
+                  if np.any(np.asarray(s.objects_per_data_key) > 1) else ", no data-key caching")
         items.append(line_item("security", f"KMS requests (encrypted reads/writes{cached})",
                                n / PER_10K, "10k requests", p.usd, p.source))
-    if s.secrets:
+    if any_nonzero(s.secrets):
         p = ctx.price("secrets_manager", "secret", "secret_month")
         items.append(line_item("security", "Secrets Manager secrets", s.secrets, "secret-month",
                                p.usd, p.source))
-    if s.secret_calls_per_request:
+    if any_nonzero(s.secret_calls_per_request):
         p = ctx.price("secrets_manager", "secret", "api_calls")
         items.append(line_item("security", "Secrets Manager API calls",
                                reqs * s.secret_calls_per_request / PER_10K, "10k requests", p.usd,
