@@ -1,8 +1,30 @@
-"""Shared fixtures."""
+"""Shared fixtures, and a private cache directory for the whole session."""
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+_SESSION_CACHE: str | None = None
+
+
+def pytest_configure(config):
+    """Point the on-disk cache (:mod:`costlib.core.cache`) at a fresh folder for this session.
+
+    Set before collection, so module-level price books use it too; subprocesses inherit it.
+    Tests never read or write the real ``~/.cache/costlib``.
+    """
+    global _SESSION_CACHE
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="costlib-test-cache-")
+    os.environ["COSTLIB_CACHE_DIR"] = _SESSION_CACHE
+    os.environ.pop("COSTLIB_NO_CACHE", None)
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 FIXTURE_PRICES = Path(__file__).parent / "fixtures" / "prices"
 """A small copy of the price tables: the rows the option and plumbing tests use, each with its

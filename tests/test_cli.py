@@ -94,3 +94,27 @@ def test_unknown_bedrock_model_exits_2_and_suggests(capsys, tmp_path):
     assert main(["estimate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "meta.llama3-1-70b-instruct-v1:0" in err
+
+
+def test_building_the_parser_imports_no_pandas_pydantic_or_numpy():
+    code = ("import sys, costlib.cli\n"
+            "costlib.cli.build_parser().parse_args(['estimate', 'params/default.yaml', '--json'])\n"
+            "print(' '.join(m for m in ('pandas', 'pydantic', 'numpy', 'yaml', 'genai_prices')"
+            " if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJ_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_help_lists_the_commands_in_their_order(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    usage = capsys.readouterr().out
+    assert "{estimate,report,levers,throughput,prices}" in usage
+
+
+def test_prices_bad_input_still_exits_2_with_one_line(capsys):
+    assert main(["prices", "show", "ec3", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("costlib: error: unknown service 'ec3'") and err.count("\n") == 1

@@ -1,8 +1,14 @@
-"""``costlib prices ...``: list every price with its provenance; refresh from an AWS offer file.
+"""``costlib prices ...``: list every price with its provenance; refresh the tables.
 
 ``register(subparsers)`` adds the ``prices`` command to the main parser; each leaf sets
 ``func`` (called with the parsed args, returning an exit code). ``python -m costlib.cli.prices``
 runs it standalone. A :class:`~costlib.core.errors.CostlibError` prints one line and exits 2.
+The price tables (and pandas, pydantic, yaml) are imported inside the handlers, so building the
+command line stays light.
+
+``costlib prices refresh --offer FILE`` updates the tables from an AWS Price List offer file;
+``costlib prices refresh --bedrock`` rewrites the imported Bedrock table from the installed
+(pinned) genai-prices package (:func:`costlib.tables.genai.write_bedrock_table`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from costlib.core.errors import CostlibError
-from costlib.tables.prices import PriceSettings, load_price_book, price_settings
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from costlib.tables.prices import PriceSettings
 
 LIST_COLUMNS = ["service", "name", "dimension", "region", "unit", "usd", "tier_start", "tier_end",
                 "effective_from", "effective_to", "source", "as_of", "overridden", "override", "output_dims", "notes"]  # fmt: skip
@@ -43,8 +50,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     show.add_argument("--region")
     show.set_defaults(func=cmd_show)
 
-    ref = sub.add_parser("refresh", help="update the tables from an AWS Price List bulk offer file")
-    ref.add_argument("--offer", required=True, help="offer file path or https URL (per-region index.json)")
+    ref = sub.add_parser("refresh", help="update the tables from an AWS Price List bulk offer file, "
+                                         "or the imported Bedrock table from genai-prices")
+    source = ref.add_mutually_exclusive_group(required=True)
+    source.add_argument("--offer", help="offer file path or https URL (per-region index.json)")
+    source.add_argument("--bedrock", action="store_true",
+                        help="rewrite prices/imported/bedrock_genai_prices.csv from the installed genai-prices")
     ref.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
     ref.add_argument("--tables-dir", type=Path, help=argparse.SUPPRESS)
     ref.set_defaults(func=cmd_refresh)
@@ -52,6 +63,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def _settings(params: Path | None, region: str | None = None, as_of: date | None = None) -> tuple[PriceSettings, Path | None]:
+    import yaml
+
+    from costlib.tables.prices import PriceSettings, price_settings
+
     base_dir = None
     settings = PriceSettings()
     if params is not None:
@@ -78,6 +93,8 @@ def _jsonable(value):
 
 
 def cmd_list(args) -> int:
+    from costlib.tables.prices import load_price_book
+
     settings, base_dir = _settings(args.params, as_of=args.as_of)
     book = load_price_book(settings, base_dir=base_dir)
     df = book.table()
@@ -109,6 +126,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from costlib.tables.prices import load_price_book
+
     settings, base_dir = _settings(args.params, region=args.region)
     book = load_price_book(settings, base_dir=base_dir)
     if args.dimension is None:
@@ -123,16 +142,17 @@ def cmd_show(args) -> int:
     else:
         dims = [args.dimension]
     for dim in dims:
-        rows = book._series(args.service, args.name, dim)
-        book._record(rows)
-        for r in rows.itertuples(index=False):
-            print(f"{r.service} {r.name} {r.dimension} {r.region}: {r.usd:g} {r.unit} (as of {r.as_of}; {r.source})")
+        for r in book.tiers(args.service, args.name, dim):
+            print(f"{r['service']} {r['name']} {r['dimension']} {r['region']}: {r['usd']:g} {r['unit']} "
+                  f"(as of {r['as_of']}; {r['source']})")
     for line in book.summary_lines():
         print(line)
     return 0
 
 
 def cmd_refresh(args) -> int:
+    if args.bedrock:
+        return _refresh_bedrock(args)
     from costlib.tables.pricelist import refresh
 
     summary = refresh(args.offer, args.tables_dir, dry_run=args.dry_run)
@@ -146,6 +166,25 @@ def cmd_refresh(args) -> int:
         print(f"  {line}")
     for path in summary["files"]:
         print(f"  {'would rewrite' if args.dry_run else 'rewrote'} {path}")
+    return 0
+
+
+def _refresh_bedrock(args) -> int:
+    """``prices refresh --bedrock``: the imported Bedrock table from the installed genai-prices."""
+    from costlib.core.paths import GENAI_BEDROCK_CSV, PRICES_DIR
+    from costlib.tables.genai import write_bedrock_table
+
+    path = GENAI_BEDROCK_CSV
+    if args.tables_dir is not None:
+        path = args.tables_dir / GENAI_BEDROCK_CSV.relative_to(PRICES_DIR)
+    summary = write_bedrock_table(path, dry_run=args.dry_run)
+    if not summary["changed"]:
+        verb = "unchanged"
+    else:
+        verb = "would rewrite" if args.dry_run else "rewrote"
+    print(f"genai-prices Bedrock rows: {summary['rows']}; {verb} {summary['path']}")
+    for line in summary["skipped"]:
+        print(f"  not imported: {line}")
     return 0
 
 

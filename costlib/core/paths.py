@@ -10,6 +10,8 @@ DATA_DIR = PACKAGE_DIR / "data"
 """The dated data files shipped with the package (described in ``costlib/data/README.md``)."""
 PRICES_DIR = DATA_DIR / "prices"
 PRICES_META_DIR = PRICES_DIR / "meta"
+PRICES_IMPORTED_DIR = PRICES_DIR / "imported"
+"""Price tables made by a refresh step from a pinned package (not edited by hand)."""
 GPUS_CSV = DATA_DIR / "gpus.csv"
 MODELS_CSV = DATA_DIR / "models.csv"
 INSTANCES_CSV = DATA_DIR / "instances.csv"
@@ -18,6 +20,9 @@ BENCHMARKS_CSV = DATA_DIR / "benchmarks.csv"
 BENCHMARKS_LOAD_CSV = DATA_DIR / "benchmarks_load.csv"
 GENAI_ASOF_CSV = PRICES_META_DIR / "genai_prices_asof.csv"
 EMBEDDINGS_CSV = PRICES_META_DIR / "embedding_models.csv"
+GENAI_BEDROCK_CSV = PRICES_IMPORTED_DIR / "bedrock_genai_prices.csv"
+"""The Bedrock per-token rows of the pinned genai-prices package, written by
+``costlib prices refresh --bedrock`` (:func:`costlib.tables.genai.write_bedrock_table`)."""
 
 
 def _find_project_root() -> Path:

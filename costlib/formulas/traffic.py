@@ -63,12 +63,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from costlib.core import units
 from costlib.core.names import closest_names
 from costlib.core.errors import CostlibError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    import pandas as pd
 
 P95 = 95.0
 """The percentile used for ``p95_rps`` (numpy's default linear interpolation)."""
@@ -192,6 +196,8 @@ class TrafficProfile:
         (UTC, fractional [h]), ``day`` (0-based day of the window), ``weekday`` (0 = Monday),
         ``rps`` [requests/s].
         """
+        import pandas as pd
+
         t_s = np.arange(self.n_steps) * self.step_s
         abs_s = self.start_s_of_week + t_s
         return pd.DataFrame(
@@ -621,6 +627,8 @@ def read_profile_csv(path: Path | str) -> TrafficProfile:
     CostlibError
         One line naming the file, the row (file line number) and the column.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise CostlibError(f"traffic CSV {path}: file not found")
@@ -693,6 +701,8 @@ def read_profile_csv(path: Path | str) -> TrafficProfile:
 
 
 def _parse_numbers(col: pd.Series, path: Path, name: str) -> np.ndarray:
+    import pandas as pd
+
     num = pd.to_numeric(col.str.strip(), errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(num))
     if bad.size:

@@ -5,7 +5,8 @@ its source URL and as-of date; ``costlib/data/README.md`` describes each table's
 and sources. The modules here read and check them:
 
 - :mod:`costlib.tables.prices`: the price book (tables, overrides, discounts, look-ups);
-- :mod:`costlib.tables.genai`: Bedrock per-token prices from the pinned genai-prices package;
+- :mod:`costlib.tables.genai`: Bedrock per-token prices from the pinned genai-prices package,
+  written at refresh time to the imported table ``prices/imported/bedrock_genai_prices.csv``;
 - :mod:`costlib.tables.price_schema`: the format of a price row;
 - :mod:`costlib.tables.pricelist`: the AWS Price List reader and refresh;
 - :mod:`costlib.tables.hardware`: GPUs, models, instances, engine profiles, benchmarks;
@@ -34,9 +35,11 @@ TABLES: dict[str, Path] = {
     "benchmarks_load": paths.BENCHMARKS_LOAD_CSV,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,
+    "prices/imported/bedrock_genai_prices": paths.GENAI_BEDROCK_CSV,
     **{f"prices/{p.stem}": p for p in sorted(paths.PRICES_DIR.glob("*.csv"))},
 }
-"""Table name -> file. Price tables are named ``prices/<file stem>`` (``prices/ec2``)."""
+"""Table name -> file. Price tables are named ``prices/<file stem>`` (``prices/ec2``); the table
+imported from genai-prices is ``prices/imported/bedrock_genai_prices``."""
 
 
 def table_path(name: str) -> Path:

@@ -1,27 +1,41 @@
 """Amazon Bedrock per-token prices from the pinned ``genai-prices`` package.
 
-The package (pydantic's offline price snapshot) is read at load time and its Bedrock rows are
-mapped to Bedrock model ids; the as-of date of each price comes from
-``costlib/data/prices/meta/genai_prices_asof.csv`` (see its notes). A row of a price table
-supersedes an imported row with the same key.
+The package (pydantic's offline price snapshot) is read by a refresh step,
+:func:`write_bedrock_table` (``costlib prices refresh --bedrock``), whose Bedrock rows, mapped to
+Bedrock model ids, are written to ``costlib/data/prices/imported/bedrock_genai_prices.csv`` in
+the price-table format. The price book reads that table (:func:`costlib.tables.prices.
+load_price_book`), so no costlib process imports genai-prices (and its HTTP client stack) just to
+price a report; a test keeps the committed table equal to what the pinned package gives.
+
+The as-of date of each price comes from ``costlib/data/prices/meta/genai_prices_asof.csv`` (see
+its notes). A row of a price table supersedes an imported row with the same key.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from costlib.core.errors import CostlibError
+from costlib.core.paths import GENAI_ASOF_CSV, GENAI_BEDROCK_CSV
+from costlib.tables.price_schema import TABLE_COLUMNS, _frame, decimal_text
 
-from costlib.core.paths import GENAI_ASOF_CSV
-from costlib.tables.price_schema import _frame, decimal_text
+if TYPE_CHECKING:  # pragma: no cover - types only
+    import pandas as pd
 
 #: Pinned genai-prices version whose Bedrock prices the as-of table describes.
 GENAI_PRICES_VERSION = "0.2.3"
+
+IMPORT_ORIGIN = f"genai-prices {GENAI_PRICES_VERSION}"
+"""The ``origin`` of an imported row (what :func:`costlib.tables.history.table_label` reads)."""
 
 #: genai-prices price key -> our Bedrock dimension.
 GENAI_DIMENSIONS = {
@@ -95,8 +109,10 @@ class ImportReport:
     superseded: list[str] = field(default_factory=list)
 
 
-def genai_bedrock_rows(report: ImportReport | None = None) -> pd.DataFrame:
+def genai_bedrock_records(report: ImportReport | None = None) -> list[dict]:
     """Bedrock per-token rows from the installed genai-prices snapshot, us-east-1, with as-of dates.
+
+    Imports genai-prices: the refresh step and its test call it, the price book does not.
 
     A price whose (model, key, value) is not in the as-of table (e.g. after upgrading
     genai-prices without regenerating the table) is left out and listed in ``report.skipped``:
@@ -144,12 +160,103 @@ def genai_bedrock_rows(report: ImportReport | None = None) -> pd.DataFrame:
                 "origin": f"genai-prices {installed}", "line": 0,
             }
         )  # fmt: skip
-    return _frame(rows)
+    return rows
 
 
-@lru_cache(maxsize=1)
-def _genai_cached() -> tuple[pd.DataFrame, tuple[str, ...]]:
+def genai_bedrock_rows(report: ImportReport | None = None) -> pd.DataFrame:
+    """:func:`genai_bedrock_records` as a price frame (imports genai-prices and pandas)."""
+    return _frame(genai_bedrock_records(report))
+
+
+# --------------------------------------------------------------------------------------------
+# the table made at refresh
+
+
+def _cell(column: str, value) -> str:
+    """One CSV cell in the tables' format: blank for tier 0 / open tier end / open window."""
+    if column == "tier_start":
+        return "" if value == 0 else decimal_text(value)
+    if column == "tier_end":
+        return "" if math.isinf(value) else decimal_text(value)
+    if column == "usd":
+        return decimal_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def bedrock_table_text(records: list[dict]) -> str:
+    """The CSV text of the imported Bedrock table: a header of :data:`TABLE_COLUMNS`, one row each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(TABLE_COLUMNS)
+    for rec in records:
+        writer.writerow([_cell(c, rec[c]) for c in TABLE_COLUMNS])
+    return buf.getvalue()
+
+
+def write_bedrock_table(path: Path | str | None = None, *, dry_run: bool = False) -> dict:
+    """Write the Bedrock rows of the installed genai-prices into the imported price table.
+
+    The step behind ``costlib prices refresh --bedrock``: run it after upgrading genai-prices
+    (and regenerating ``meta/genai_prices_asof.csv`` and :data:`GENAI_PRICES_VERSION` for the new
+    version). The table is written to a temporary file and renamed into place.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Where to write (default ``costlib/data/prices/imported/bedrock_genai_prices.csv``).
+    dry_run : bool
+        Report whether the table would change; write nothing.
+
+    Returns
+    -------
+    dict
+        ``path``, ``rows`` (written), ``changed`` (the text differs from the file's) and
+        ``skipped`` (prices left out, one line each: no dimension, or no as-of date).
+
+    Raises
+    ------
+    CostlibError
+        When the installed genai-prices is not the pinned :data:`GENAI_PRICES_VERSION` (the
+        as-of table describes that version only).
+    """
+    from importlib.metadata import version
+
+    installed = version("genai_prices")
+    if installed != GENAI_PRICES_VERSION:
+        raise CostlibError(
+            f"genai-prices {installed} is installed but {GENAI_ASOF_CSV.name} describes "
+            f"{GENAI_PRICES_VERSION}; install genai-prices=={GENAI_PRICES_VERSION}, or regenerate the "
+            f"as-of table and GENAI_PRICES_VERSION for {installed}"
+        )
+    path = Path(path or GENAI_BEDROCK_CSV)
     report = ImportReport()
-    return genai_bedrock_rows(report), tuple(report.skipped)
+    text = bedrock_table_text(genai_bedrock_records(report))
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = None
+    summary = {"path": str(path), "rows": text.count("\n") - 1, "changed": old != text,
+               "skipped": list(report.skipped)}
+    if dry_run or not summary["changed"]:
+        return summary
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return summary
+
+
+def bedrock_table_origin(path: Path | str | None = None) -> str:
+    """``origin`` of the imported table's rows: ``genai-prices 0.2.3 (costlib/data/...csv)``."""
+    path = Path(path or GENAI_BEDROCK_CSV)
+    shown = "costlib/data/prices/imported/" + path.name if path == GENAI_BEDROCK_CSV else str(path)
+    return f"{IMPORT_ORIGIN} ({shown})"
 
 

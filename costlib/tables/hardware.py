@@ -17,8 +17,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from costlib.core import cache
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
 from costlib.core.paths import BENCHMARKS_CSV, BENCHMARKS_LOAD_CSV, ENGINES_YAML, GPUS_CSV, INSTANCES_CSV, MODELS_CSV
@@ -325,6 +324,8 @@ def _load_instances(path: Path = INSTANCES_CSV) -> dict[str, InstanceSpec]:
 
 @lru_cache(maxsize=None)
 def _load_engines(path: Path = ENGINES_YAML) -> dict[str, EngineProfile]:
+    import yaml
+
     if not path.exists():
         raise CostlibError(f"{path}: file not found")
     raw = yaml.safe_load(path.read_text()) or {}
@@ -471,7 +472,23 @@ def peak_tflops(gpu: GpuSpec, precision: str) -> float:
     return gpu.bf16_dense_tflops
 
 
+CATALOG_FILES = (GPUS_CSV, MODELS_CSV, INSTANCES_CSV, ENGINES_YAML)
+"""The files the throughput model reads (:func:`catalog_signature` keys its results on them)."""
+
+
+@lru_cache(maxsize=None)
+def catalog_signature() -> str:
+    """Digest of the content of :data:`CATALOG_FILES`, read once per process (as the catalogs are).
+
+    Part of the key of every memoised operating point
+    (:func:`costlib.formulas.throughput.serving.serving_point`): a changed GPU, model, instance
+    or engine file gives new keys. :func:`clear_caches` forgets it with the catalogs.
+    """
+    return cache.digest(cache.file_signature(CATALOG_FILES))
+
+
 def clear_caches() -> None:
-    """Forget cached catalogs (tests that write fixture files call this)."""
-    for f in (_load_gpus, _load_models, _instance_rows, _load_instances, _load_engines):
+    """Forget cached catalogs and their signature (tests that write fixture files call this)."""
+    for f in (_load_gpus, _load_models, _instance_rows, _load_instances, _load_engines,
+              catalog_signature):
         f.cache_clear()

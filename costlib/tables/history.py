@@ -26,10 +26,9 @@ import pandas as pd
 from costlib.core.errors import CostlibError
 from costlib.core.names import unknown_name_message
 from costlib.core.paths import GENAI_ASOF_CSV, PROJ_ROOT
-from costlib.tables.genai import genai_bedrock_rows
 from costlib.tables.hardware import load_instances
-from costlib.tables.price_schema import SERIES, TABLE_COLUMNS, decimal_text
-from costlib.tables.prices import PriceBook, load_tables
+from costlib.tables.price_schema import SERIES, TABLE_COLUMNS, _frame, decimal_text
+from costlib.tables.prices import PriceBook, imported_rows, load_tables
 
 #: The instance families of the June 2025 EC2 P4/P5 on-demand price cut.
 CUT_FAMILIES = ("p4d", "p4de", "p5", "p5en")
@@ -158,13 +157,13 @@ def table_label(origin: str) -> str:
 
 
 def all_price_rows(tables_dir: Path | None = None) -> pd.DataFrame:
-    """Every row of every window: the tables plus the genai-prices import, before any date.
+    """Every row of every window: the tables plus the imported genai-prices rows, before any date.
 
     A table row supersedes an imported row of the same (service, name, dimension, region), as in
     :func:`costlib.tables.prices.load_price_book`.
     """
     tables = load_tables(tables_dir)
-    imported = genai_bedrock_rows()
+    imported = _frame(imported_rows())
     own = set(map(tuple, tables[list(SERIES)].to_numpy()))
     keep = ~imported[list(SERIES)].apply(tuple, axis=1).isin(own) if not imported.empty else []
     return pd.concat([tables, imported[keep]], ignore_index=True) if len(imported) else tables

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 from datetime import date
 from decimal import Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from costlib.core.errors import CostlibError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    import pandas as pd
 
 #: Known units: unit -> the quantity it is priced per (also the quantity of ``tier_start``).
 UNITS: dict[str, str] = {
@@ -70,8 +72,15 @@ def _parse_number(value: str, where: str, column: str, *, blank: float | None) -
     return number
 
 
+ROW_COLUMNS = TABLE_COLUMNS + ("origin", "line")
+"""The columns of a checked row: the table's, plus where it was read (``origin``, ``line``)."""
+
+
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    columns = list(TABLE_COLUMNS) + ["origin", "line"]
+    """Rows (dicts of :data:`ROW_COLUMNS`) as a price frame; pandas is imported here only."""
+    import pandas as pd
+
+    columns = list(ROW_COLUMNS)
     df = pd.DataFrame(rows, columns=columns)
     df["usd"] = df["usd"].astype(float)
     df["tier_start"] = df["tier_start"].astype(float)
