@@ -1,6 +1,9 @@
-"""Speed and memory benchmarks (not tests: nothing here passes or fails).
+"""Speed and memory benchmarks: the issue-11 targets (PASS/FAIL) and component timings.
 
-Run with ``make bench``. Each benchmark is timed ``--repeat`` times after one warm-up run and
+Run with ``make bench``. First the targets, each measured in this run (whole processes where
+the target is a whole process; the floors, such as ``python -c "import numpy"``, measured beside
+them), printed as a table and written with the machine's description to ``bench/results.json``.
+Then the components: each benchmark is timed ``--repeat`` times after one warm-up run and
 reported as the median and the spread (min-max) in milliseconds, with the peak Python memory
 allocated during one run (tracemalloc). Results go to stdout and, with ``--json FILE``, to a file
 to compare across commits.
@@ -78,12 +81,193 @@ def run(repeat: int) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------------------------
+# targets (issue 11): each measured in this run, with PASS/FAIL
+
+
+def _seconds(cmd: list[str], repeat: int) -> list[float]:
+    import subprocess
+
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _draw_inputs(params, n: int, seed: int) -> dict:
+    """N random rows of every continuous input of a params file (as the property test draws)."""
+    import numpy as np
+
+    from costlib.bill.vector import numeric_keys, structural_keys
+
+    rng = np.random.default_rng(seed)
+    known = numeric_keys(params)
+    keys = [k for k, v in known.items() if v["value"] is not None and not v["integer"]]
+    structural = set(structural_keys(params, keys))
+    rates = ("workload.avg_rps", "workload.p95_rps", "workload.traffic.peak_rps",
+             "workload.traffic.base_rps")
+    scale = rng.uniform(0.5, 2.0, n)
+    out = {}
+    for k in keys:
+        if k in structural or ".routes." in k:
+            continue
+        spec, v = known[k], known[k]["value"]
+        if k in rates:
+            out[k] = v * scale
+        elif spec.get("le", np.inf) <= 1:
+            out[k] = v * rng.uniform(0.5, 1.0, n)
+        else:
+            x = v * rng.uniform(0.5, 1.5, n)
+            lo = spec.get("ge", spec.get("gt", 0.0))
+            out[k] = np.maximum(x, lo + (1e-9 if "gt" in spec else 0.0))
+    return out
+
+
+def _target_rows(repeat: int, with_report: bool) -> list[dict]:
+    import numpy as np
+
+    from costlib.bill.estimate import estimate
+    from costlib.bill.params import load_params, with_overrides
+    from costlib.bill.vector import price_many
+
+    rows = []
+
+    def add(name, values, unit, target, passed, note=""):
+        rows.append({"target": name, "median": statistics.median(values), "min": min(values),
+                     "max": max(values), "unit": unit, "goal": target, "pass": bool(passed),
+                     "note": note})
+
+    py = sys.executable
+    est = _seconds([py, "-m", "costlib.cli", "estimate", "params/scenario_b_steady.yaml",
+                    "--json"], repeat)
+    numpy_s = _seconds([py, "-c", "import numpy"], repeat)
+    med, floor = statistics.median(est), statistics.median(numpy_s)
+    add("estimate scenario B --json, whole process", est, "s", "<= 0.5 s and <= 4 x import numpy",
+        med <= 0.5 and med <= 4 * floor, f"import numpy {floor:.3f} s; ratio {med / floor:.1f}x")
+
+    default = load_params(ROOT / "params" / "default.yaml")
+    inputs = _draw_inputs(default, 1_000_000, 11)
+    price_many(default, {k: v[:10] for k, v in inputs.items()})  # warm: imports, price book
+    times = []
+    for _ in range(max(1, repeat // 2)):
+        t0 = time.perf_counter()
+        bill = price_many(default, inputs)
+        times.append(time.perf_counter() - t0)
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for i in rng.choice(bill.n, 5, replace=False):
+        e = estimate(with_overrides(default, {k: float(v[i]) for k, v in inputs.items()}))
+        for o in e.options:
+            worst = max(worst, abs(bill.total(o.name)[i] - o.monthly_usd) / o.monthly_usd)
+    add(f"full bill, 1,000,000 combinations of {len(inputs)} inputs (default)", times, "s",
+        "<= 1 s; equal to scalar to 1e-9", statistics.median(times) <= 1.0 and worst <= 1e-9,
+        f"worst relative gap to the scalar path on 5 random rows {worst:.1e}")
+    tracemalloc.start()
+    price_many(default, inputs)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rows.append({"target": "peak memory of the 1,000,000-combination bill", "median": peak / 2**30,
+                 "min": peak / 2**30, "max": peak / 2**30, "unit": "GiB", "goal": "< 2 GiB",
+                 "pass": peak < 2 * 2**30, "note": "tracemalloc (numpy allocations included)"})
+    del bill, inputs
+
+    scen = load_params(ROOT / "params" / "scenario_b_steady.yaml")
+    draws = _draw_inputs(scen, 10_000, 3)
+    price_many(scen, {k: v[:10] for k, v in draws.items()})
+    mc = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        price_many(scen, draws)
+        mc.append(time.perf_counter() - t0)
+    add(f"10,000 draws of {len(draws)} continuous inputs, every option (scenario B)", mc, "s",
+        "<= 0.5 s", statistics.median(mc) <= 0.5,
+        "structural inputs (token counts, latency bounds, fleet policy) held at the file's values")
+
+    from costlib.lessons.charts import monthly_cost_by_option
+    from costlib.lessons.widgets import worksheet_explorer
+
+    ex = worksheet_explorer(default)
+    slider = ex.controls["workload.avg_rps"]
+    values = np.geomspace(default.workload.avg_rps * 0.5, default.workload.avg_rps * 2, repeat + 1)
+    slider.value = float(values[0])
+    panel = []
+    for v in values[1:]:
+        t0 = time.perf_counter()
+        slider.value = float(v)
+        monthly_cost_by_option(ex.result.to_frame()).to_dict()
+        panel.append((time.perf_counter() - t0) * 1000)
+    add("panel: traffic slider -> new totals and chart spec (default)", panel, "ms", "<= 50 ms",
+        statistics.median(panel) <= 50)
+
+    if with_report:
+        rows.extend(_report_rows())
+    return rows
+
+
+def _report_rows() -> list[dict]:
+    import subprocess
+    import tempfile
+
+    floor_script = ROOT / "bench" / "report_floor.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "costlib.cli", "report", "params/default.yaml",
+                        "--out", str(Path(tmp) / "default")], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report_s = time.perf_counter() - t0
+    floor_s = None
+    if floor_script.exists():
+        out = subprocess.run([sys.executable, str(floor_script), "--seconds-only"], cwd=ROOT,
+                             capture_output=True, text=True)
+        try:
+            floor_s = float(out.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            floor_s = None
+    ok = report_s <= 60 and (floor_s is None or report_s <= 1.5 * floor_s)
+    note = (f"floor (papermill, import cells only) {floor_s:.1f} s; ratio {report_s / floor_s:.2f}x"
+            if floor_s else "floor not measured (bench/report_floor.py missing)")
+    return [{"target": "default report, whole command", "median": report_s, "min": report_s,
+             "max": report_s, "unit": "s", "goal": "<= 60 s and <= 1.5 x floor", "pass": ok,
+             "note": note}]
+
+
+def _machine() -> dict:
+    import os
+    import platform
+
+    import numpy
+
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "numpy": numpy.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--json", help="also write the component timings to this file")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip the default-report target (about a minute)")
+    parser.add_argument("--targets-only", action="store_true")
     args = parser.parse_args(argv)
+    targets = _target_rows(min(args.repeat, 5), not args.no_report)
+    tw = max(len(r["target"]) for r in targets)
+    print(f"{'target':<{tw}}  {'median':>9} {'min':>9} {'max':>9} unit  goal / result")
+    for r in targets:
+        print(f"{r['target']:<{tw}}  {r['median']:9.3f} {r['min']:9.3f} {r['max']:9.3f} "
+              f"{r['unit']:<4}  {r['goal']}  {'PASS' if r['pass'] else 'FAIL'}"
+              + (f"  ({r['note']})" if r["note"] else ""))
+    results = {"machine": _machine(), "targets": targets}
+    if args.targets_only:
+        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        return 0
+    print()
     rows = run(args.repeat)
+    results["components"] = rows
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     width = max(len(r["benchmark"]) for r in rows)
     print(f"{'benchmark':<{width}}  median ms   min-max ms        peak MiB")
     for r in rows:

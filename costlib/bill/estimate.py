@@ -142,6 +142,12 @@ class _PriceBookProxy:
     def tiered_usd(self, service, name, dimension, quantity_per_month):
         return self.book.tiered_usd(service, name, dimension, quantity_per_month)
 
+    def tiers(self, service, name, dimension):
+        return self.book.tiers(service, name, dimension)
+
+    def has(self, service, name, dimension):
+        return self.book.has(service, name, dimension)
+
     def table(self):
         return self.book.table()
 
@@ -272,12 +278,12 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     if prices._book is not None:
         book = prices.book
         oldest = book.oldest_as_of_used()
-        used = book.used()
         cols = ["service", "name", "dimension", "region", "unit", "usd", "list_usd", "as_of",
                 "source", "overridden", "override"]
         records = [
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
-            for row in used[cols].to_dict(orient="records")
+            {k: (row.get(k).isoformat() if isinstance(row.get(k), date) else row.get(k))
+             for k in cols}
+            for row in book.used_records()
         ]
         price_info.update({
             "in_force_on": book.as_of.isoformat(),
