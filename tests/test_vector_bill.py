@@ -190,6 +190,13 @@ def test_fleet_family_equals_simulate_fleet_row_by_row(shape, policy):
         fam = build_family(TrafficSettings(shape="steady"), avg_rps=avg)
     k = rng.uniform(0.05, 0.8, fam.n).reshape(-1, 1)
     got = fleet_family(fam, lambda r, rows: r * k[rows], policy)
+    _assert_like_simulation(fam, k, policy, got)
+    # a linear demand takes the prefix-sum path for fixed fleets; the figures are the same
+    linear = fleet_family(fam, lambda r, rows: r * k[rows], policy, instances_per_rps=k[:, 0])
+    _assert_like_simulation(fam, k, policy, linear)
+
+
+def _assert_like_simulation(fam, k, policy, got):
     rates = fam.rates(fam.u)
     for i in range(fam.n):
         want = simulate_fleet(rates[i] * k[i, 0], fam.step_s, policy)
@@ -201,3 +208,29 @@ def test_fleet_family_equals_simulate_fleet_row_by_row(shape, policy):
         assert got.billed_utilisation[i] == pytest.approx(want.billed_utilisation, rel=1e-9)
         assert got.cold_starts_per_month[i] == pytest.approx(want.cold_starts_per_month,
                                                              rel=1e-12, abs=1e-12)
+
+
+def test_rows_priced_in_chunks_equal_one_pass():
+    params = load_params(ROOT / "params" / "rag_plumbing.yaml")
+    rng = np.random.default_rng(3)
+    inputs = _draw(params, rng, 7)
+    whole = price_many(params, inputs)
+    chunked = price_many(params, inputs, chunk_rows=3)
+    for name in whole.options:
+        # the same arithmetic per row; sums over steps may round differently with the shape
+        assert np.allclose(whole.total(name), chunked.total(name), rtol=1e-12, atol=0)
+        for a, b in zip(whole.options[name], chunked.options[name]):
+            assert a.category == b.category
+            assert np.allclose(a.quantity, b.quantity, rtol=1e-12, atol=1e-12)
+            assert np.allclose(np.broadcast_to(a.unit_usd, (7,)), b.unit_usd, rtol=1e-12)
+
+
+def test_cheapest_is_the_smallest_total_of_each_row():
+    params = load_params(ROOT / "params" / "scenario_b_steady.yaml")
+    rng = np.random.default_rng(4)
+    bill = price_many(params, _draw(params, rng, 6))
+    stacked = np.vstack([bill.total(n) for n in bill.options])
+    assert list(bill.cheapest) == [list(bill.options)[j] for j in stacked.argmin(axis=0)]
+    # per request and per 1k tokens are the total over the month's requests and tokens
+    name = list(bill.options)[0]
+    assert np.allclose(bill.usd_per_request(name) * bill.requests_per_month, bill.total(name))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,7 +329,81 @@ def _scalar_value(x: float, integer: bool):
     return int(round(x)) if integer else float(x)
 
 
-def price_many(params, inputs: dict | None = None, base_dir: Path | None = None) -> Bill:
+CHUNK_ROWS = 1_000_000
+"""Rows priced per pass. One pass keeps the pricers' arrays as the bill's (no copy); the
+formulas that need (rows, distinct steps) arrays chunk those themselves."""
+
+
+_NUMBER = re.compile(r"varies|\d[\d,]*(?:\.\d+)?")
+
+
+def _item_key(li) -> tuple:
+    """What identifies a line item across passes: its label with the numbers in it blanked.
+
+    A label may quote a setting ("30-day retention"); rows in different passes (groups, chunks)
+    may quote different values, or ``varies``, for the same item.
+    """
+    return (li.category, _NUMBER.sub("#", li.item), li.unit)
+
+
+def _collect(slots: dict, items, rows, m: int, n: int) -> None:
+    """Write one pass's line items into the bill's arrays (rows ``rows`` of N).
+
+    When the pass covers all N rows the pass's arrays become the bill's (constants as
+    read-only broadcast views), with no copy.
+    """
+    seen: dict[tuple, int] = {}
+    if m == n and not slots:
+        for li in items:
+            base_key = _item_key(li)
+            seen[base_key] = seen.get(base_key, -1) + 1
+            u = np.asarray(li.unit_usd, dtype=float)
+            slots[base_key + (seen[base_key],)] = {
+                "source": li.source, "label": li.item,
+                "quantity": np.broadcast_to(np.asarray(li.quantity, dtype=float), (n,)),
+                "monthly_usd": np.broadcast_to(np.asarray(li.monthly_usd, dtype=float), (n,)),
+                "unit_const": float(u) if u.ndim == 0 else None,
+                "unit_usd": None if u.ndim == 0 else np.broadcast_to(u, (n,))}
+        return
+    used: set = set()
+    for li in items:
+        base_key = _item_key(li)
+        seen[base_key] = seen.get(base_key, -1) + 1
+        key = base_key + (seen[base_key],)
+        if key not in slots:
+            # a label whose wording follows a value: the same category and unit, in order
+            key = next((k for k in slots if k[0] == li.category and k[2] == li.unit
+                        and k not in used and k[1] != base_key[1]), key)
+        used.add(key)
+        slot = slots.get(key)
+        if slot is not None and slot["label"] != li.item:
+            slot["label"] = _NUMBER.sub("varies", slot["label"])
+        if slot is None:
+            slot = slots[key] = {"source": li.source, "label": li.item, "quantity": np.zeros(n),
+                                 "monthly_usd": np.zeros(n), "unit_const": None,
+                                 "unit_usd": None}
+        slot["quantity"][rows] = np.broadcast_to(np.asarray(li.quantity, dtype=float), (m,))
+        slot["monthly_usd"][rows] = np.broadcast_to(np.asarray(li.monthly_usd, dtype=float),
+                                                    (m,))
+        u = np.asarray(li.unit_usd, dtype=float)
+        if slot["unit_usd"] is None and u.ndim == 0 and (
+                slot["unit_const"] is None or slot["unit_const"] == float(u)):
+            slot["unit_const"] = float(u)  # one price for every row so far: kept as one number
+            continue
+        if slot["unit_usd"] is None:
+            slot["unit_usd"] = np.full(n, slot["unit_const"] if slot["unit_const"] is not None
+                                       else 0.0)
+        slot["unit_usd"][rows] = np.broadcast_to(u, (m,))
+
+
+def _unit_prices(slot: dict, n: int) -> np.ndarray:
+    if slot["unit_usd"] is not None:
+        return slot["unit_usd"]
+    return np.broadcast_to(np.float64(slot["unit_const"] or 0.0), (n,))
+
+
+def price_many(params, inputs: dict | None = None, base_dir: Path | None = None, *,
+               chunk_rows: int = CHUNK_ROWS) -> Bill:
     """Price every option of ``params`` for N scenarios at once.
 
     Parameters
@@ -377,46 +452,37 @@ def price_many(params, inputs: dict | None = None, base_dir: Path | None = None)
     reqs = np.empty(n)
     tpr = np.empty(n)
     for g in range(uniq.shape[0]):
-        rows = np.flatnonzero(inverse == g) if uniq.shape[0] > 1 else np.arange(n)
-        m = rows.size
+        group_rows = np.flatnonzero(inverse == g) if uniq.shape[0] > 1 else None
         group = params
         if structural:
             over = {k: _scalar_value(uniq[g, j], known[k]["integer"])
                     for j, k in enumerate(structural)}
             group = with_overrides(params, over)
-        if continuous:
-            group = set_values(group, {k: arrays[k][rows] for k in continuous})
-            _after_validators(group, "")
-        traffic = workload_family(group.workload, base_dir)
-        if traffic.n == 1 and m > 1:
-            traffic = dataclasses.replace(traffic, base=np.broadcast_to(traffic.base, (m,)),
-                                          amp=np.broadcast_to(traffic.amp, (m,)))
-        prices = _PriceBookProxy(group, base_dir)
-        priced = price_options(group, traffic, prices, base_dir)
-        reqs[rows] = np.broadcast_to(traffic.avg_rps * SECONDS_PER_MONTH, (m,))
-        w = priced.workload
-        tpr[rows] = np.broadcast_to(np.asarray(worksheet.tokens_per_request(
-            w.in_tokens, w.out_tokens), dtype=float), (m,))
-        for name, kind, outcome in priced.options:
-            kinds[name] = kind
-            slots = options.setdefault(name, {})
-            seen: dict[tuple, int] = {}
-            for li in outcome.line_items:
-                base_key = (li.category, li.item, li.unit)
-                seen[base_key] = seen.get(base_key, -1) + 1
-                key = base_key + (seen[base_key],)
-                if key not in slots:
-                    slots[key] = {"source": li.source, "quantity": np.zeros(n),
-                                  "unit_usd": np.zeros(n), "monthly_usd": np.zeros(n)}
-                slot = slots[key]
-                q = np.broadcast_to(np.asarray(li.quantity, dtype=float), (m,))
-                u = np.broadcast_to(np.asarray(li.unit_usd, dtype=float), (m,))
-                c = np.broadcast_to(np.asarray(li.monthly_usd, dtype=float), (m,))
-                slot["quantity"][rows] += q
-                slot["unit_usd"][rows] = u
-                slot["monthly_usd"][rows] += c
-    out = {name: [VectorItem(cat, item, unit, s["source"], s["quantity"], s["unit_usd"],
-                             s["monthly_usd"]) for (cat, item, unit, _), s in slots.items()]
+        m_group = n if group_rows is None else group_rows.size
+        for lo in range(0, m_group, chunk_rows):
+            hi = min(m_group, lo + chunk_rows)
+            rows = (slice(lo, hi) if group_rows is None else group_rows[lo:hi])
+            m = hi - lo
+            part = group
+            if continuous:
+                part = set_values(group, {k: arrays[k][rows] for k in continuous})
+                _after_validators(part, "")
+            traffic = workload_family(part.workload, base_dir)
+            if traffic.n == 1 and m > 1:
+                traffic = dataclasses.replace(traffic, base=np.broadcast_to(traffic.base, (m,)),
+                                              amp=np.broadcast_to(traffic.amp, (m,)))
+            prices = _PriceBookProxy(part, base_dir)
+            priced = price_options(part, traffic, prices, base_dir)
+            reqs[rows] = np.broadcast_to(traffic.avg_rps * SECONDS_PER_MONTH, (m,))
+            w = priced.workload
+            tpr[rows] = np.broadcast_to(np.asarray(worksheet.tokens_per_request(
+                w.in_tokens, w.out_tokens), dtype=float), (m,))
+            for name, kind, outcome in priced.options:
+                kinds[name] = kind
+                _collect(options.setdefault(name, {}), outcome.line_items, rows, m, n)
+    out = {name: [VectorItem(cat, s["label"], unit, s["source"], s["quantity"],
+                             _unit_prices(s, n), s["monthly_usd"])
+                  for (cat, _, unit, _), s in slots.items()]
            for name, slots in options.items()}
     return Bill(n=n, inputs=arrays, options=out, kinds=kinds, requests_per_month=reqs,
                 tokens_per_request=tpr, groups=int(uniq.shape[0]))

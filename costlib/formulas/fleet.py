@@ -593,7 +593,35 @@ def _policy_features(u: np.ndarray, step_s: float, policy: Policy, start_s_of_we
     return [u, billed_on, serving_on, onf], starts
 
 
-def fleet_family(family, demand_instances, policy: Policy, *, where: str = "fleet") -> FleetSummary:
+def _fixed_sums(family, k: np.ndarray, n_inst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sum_t D`` and ``sum_t max(D - n, 0)`` for a linear demand ``D = k * rps`` [instance-steps].
+
+    From the sorted pattern and its prefix sums: the steps above ``n`` are those whose ``u``
+    exceeds ``(n / k - base) / amp``, found by a binary search per row (no per-step array).
+    """
+    srt = family._cache.get("sorted_prefix")
+    if srt is None:
+        u = np.sort(family.u)
+        srt = family._cache["sorted_prefix"] = (u, np.concatenate([[0.0], np.cumsum(u)]))
+    u, prefix = srt
+    t = float(u.size)
+    base, amp = family.base, family.amp
+    total_u = prefix[-1]
+    demand = k * (t * base + amp * total_u)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = np.where(amp > 0, (n_inst / np.where(k > 0, k, 1.0) - base)
+                         / np.where(amp > 0, amp, 1.0), np.inf)
+    idx = np.searchsorted(u, theta, side="right")
+    above = t - idx
+    sum_u_above = total_u - prefix[idx]
+    excess = k * (base * above + amp * sum_u_above) - n_inst * above
+    flat = ~(amp > 0)  # a steady profile: every step has the same demand
+    excess = np.where(flat, t * np.maximum(k * base - n_inst, 0.0), np.maximum(excess, 0.0))
+    return demand, excess
+
+
+def fleet_family(family, demand_instances, policy: Policy, *, where: str = "fleet",
+                 instances_per_rps=None) -> FleetSummary:
     """:func:`simulate_fleet` for N profiles of one pattern at once.
 
     Parameters
@@ -605,6 +633,10 @@ def fleet_family(family, demand_instances, policy: Policy, *, where: str = "flee
         the family's rows ``rows`` (a slice; the rows come in chunks) and non-decreasing in the
         rate, e.g. ``required_instances(demand_tokens_per_s(rps, tpr[rows]), tps[rows], 1)``
         with per-row ``tpr``, ``tps`` as (N, 1) columns.
+    instances_per_rps : array_like, optional
+        When the demand is linear, ``f(rps) = instances_per_rps * rps`` (shape (N,)): a fixed
+        fleet's unserved share and utilisation then come from prefix sums of the sorted
+        pattern instead of per-step arrays (same figures to rounding).
     policy : Policy or costlib.bill.fleet.FleetPolicy
 
     Returns
@@ -626,6 +658,10 @@ def fleet_family(family, demand_instances, policy: Policy, *, where: str = "flee
     floor = float(policy.min_instances)
     feats, starts = _policy_features(family.u, family.step_s, policy, family.start_s_of_week,
                                      where)
+    if policy.policy == "fixed" and instances_per_rps is not None:
+        return _fixed_closed_form(family, demand_instances, policy, floor, cap,
+                                  np.broadcast_to(np.asarray(instances_per_rps, dtype=float),
+                                                  (family.n,)))
     values, w = family.distinct(*feats)
     t = float(family.n_steps)
     n, k = family.n, values.shape[1]
@@ -679,6 +715,34 @@ def fleet_family(family, demand_instances, policy: Policy, *, where: str = "flee
                           billed_utilisation=out["util"],
                           cold_starts_per_month=out["launches"] * units.SECONDS_PER_MONTH
                           / family.duration_s)
+    if policy.spot is not None:
+        sp = spot_overhead(hours, policy.spot.interruptions_per_instance_month,
+                           policy.cold_start_min, policy.spot.in_flight_requests_per_instance)
+        result = dataclasses.replace(result, spot=sp)
+    return result
+
+
+def _fixed_closed_form(family, demand_instances, policy, floor, cap, k) -> FleetSummary:
+    """A fixed fleet over N profiles without per-step arrays (see :func:`_fixed_sums`)."""
+    everything = slice(0, family.n)
+    if policy.size_for == "p95":
+        stat = family.percentile(95.0, transform=lambda r: _demand_col(demand_instances, r,
+                                                                       everything))
+    else:
+        stat = _demand_col(demand_instances, family.base + family.amp * float(family.u.max()),
+                           everything)
+    n_inst = np.minimum(np.maximum(ceil_instances(stat), floor), cap)
+    demand, excess = _fixed_sums(family, k, n_inst)
+    t = float(family.n_steps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unserved = np.where(demand > 0, excess / np.where(demand > 0, demand, 1.0), 0.0)
+        util = np.where(n_inst > 0, (demand - excess) / np.where(n_inst > 0, n_inst * t, 1.0),
+                        np.nan)
+    hours = n_inst * units.HOURS_PER_MONTH
+    result = FleetSummary(avg_billed_instances=n_inst.astype(float),
+                          peak_billed_instances=n_inst.astype(float),
+                          instance_hours_per_month=hours, unserved_fraction=unserved,
+                          billed_utilisation=util, cold_starts_per_month=np.zeros(family.n))
     if policy.spot is not None:
         sp = spot_overhead(hours, policy.spot.interruptions_per_instance_month,
                            policy.cold_start_min, policy.spot.in_flight_requests_per_instance)

@@ -341,6 +341,21 @@ def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, b
     w = np.asarray(weights, dtype=float)
     allowed, budget_fraction, billed_share, discarded_fraction = (
         col(allowed), col(budget_fraction), col(billed_share), col(discarded_fraction))
+    month = SECONDS_PER_MONTH
+    total_w = w.sum()
+    if np.all(np.isinf(allowed)):
+        # nothing throttled: only discarded work is retried (none of it later unserved)
+        disc = discarded_fraction * d
+        if str(policy) == "none":
+            retries = np.zeros_like(d)
+        elif str(policy) == "naive":
+            retries = disc
+        else:
+            retries = np.minimum(disc, budget_fraction * d)
+        retries = np.where(np.asarray(max_attempts, dtype=float) < 2, 0.0, retries)
+        zero = np.zeros(d.shape[0])
+        mean = (np.broadcast_to(retries, d.shape) @ w) / total_w * month
+        return {"throttled": zero, "retries": mean, "extra_billed": mean, "unserved": zero}
     exc = np.maximum(d - allowed, 0.0)
     served = d - exc
     disc = discarded_fraction * served
@@ -370,8 +385,6 @@ def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, b
     retries = np.where(few, 0.0, retries)
     extra = np.where(few, 0.0, extra)
     unserved = np.where(few, exc, unserved)
-    month = SECONDS_PER_MONTH
-    total_w = w.sum()
     return {k: (np.broadcast_to(v, d.shape) @ w) / total_w * month for k, v in
             {"throttled": exc, "retries": retries, "extra_billed": extra,
              "unserved": np.maximum(unserved, 0.0)}.items()}

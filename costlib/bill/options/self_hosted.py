@@ -227,7 +227,9 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
         c = cap_col if cap_col.shape[0] == 1 else cap_col[rows]
         return required_instances(demand_tokens_per_s(rps, t), c, 1.0)
 
-    fleet = fleet_family(traffic, demand, opt.fleet, where=f"options.{name}.fleet")
+    per_rps = required_instances(demand_tokens_per_s(1.0, tpr_col[:, 0]), cap_col[:, 0], 1.0)
+    fleet = fleet_family(traffic, demand, opt.fleet, where=f"options.{name}.fleet",
+                         instances_per_rps=per_rps)
     hour = _instance_price(opt, ctx)
     instance_hours = fleet.instance_hours_per_month
     items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
