@@ -7,7 +7,7 @@ Every pricer (``costlib.bill.options`` and ``costlib.bill.plumbing``) receives a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,6 +64,8 @@ class Context:
     """Prices another option of the params at a share of this one's traffic (routers)."""
     profile: TrafficProfile | None = None
     """One profile instead of ``traffic`` (a family of N = 1 is made of it)."""
+    _tpr: object = field(default=None, repr=False, compare=False)
+    _reqs: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.traffic is None:
@@ -81,13 +83,17 @@ class Context:
 
     @property
     def tokens_per_request(self):
-        w = self.workload
-        return num(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
+        if self._tpr is None:
+            w = self.workload
+            self._tpr = num(worksheet.tokens_per_request(w.in_tokens, w.out_tokens))
+        return self._tpr
 
     @property
     def requests_per_month(self):
         """Requests this option serves in a 730-hour month [requests/month], shape (N,)."""
-        return num(self.traffic.avg_rps * SECONDS_PER_MONTH)
+        if self._reqs is None:
+            self._reqs = num(self.traffic.avg_rps * SECONDS_PER_MONTH)
+        return self._reqs
 
     def price(self, service: str, name: str, dimension: str, explicit: float | None = None) -> Price:
         """A unit price: ``explicit`` when the params file gives one, else the price table."""

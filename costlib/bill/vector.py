@@ -470,7 +470,7 @@ def price_many(params, inputs: dict | None = None, base_dir: Path | None = None,
             traffic = workload_family(part.workload, base_dir)
             if traffic.n == 1 and m > 1:
                 traffic = dataclasses.replace(traffic, base=np.broadcast_to(traffic.base, (m,)),
-                                              amp=np.broadcast_to(traffic.amp, (m,)))
+                                              amp=np.broadcast_to(traffic.amp, (m,)), _rows={})
             prices = _PriceBookProxy(part, base_dir)
             priced = price_options(part, traffic, prices, base_dir)
             reqs[rows] = np.broadcast_to(traffic.avg_rps * SECONDS_PER_MONTH, (m,))

@@ -753,7 +753,7 @@ def _fixed_closed_form(family, demand_instances, policy, floor, cap, k) -> Fleet
 def _rows(family, sl: slice):
     """Rows ``sl`` of a family (same pattern and caches)."""
     return dataclasses.replace(family, base=family.base[sl], amp=family.amp[sl],
-                               _cache=family._cache)
+                               _cache=family._cache, _rows={})
 
 
 def _demand_col(demand_instances, rps, sl) -> np.ndarray:

@@ -343,7 +343,8 @@ def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, b
         col(allowed), col(budget_fraction), col(billed_share), col(discarded_fraction))
     month = SECONDS_PER_MONTH
     total_w = w.sum()
-    if np.all(np.isinf(allowed)):
+    exc = np.maximum(d - allowed, 0.0)
+    if not np.any(exc > 0):
         # nothing throttled: only discarded work is retried (none of it later unserved)
         disc = discarded_fraction * d
         if str(policy) == "none":
@@ -356,7 +357,6 @@ def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, b
         zero = np.zeros(d.shape[0])
         mean = (np.broadcast_to(retries, d.shape) @ w) / total_w * month
         return {"throttled": zero, "retries": mean, "extra_billed": mean, "unserved": zero}
-    exc = np.maximum(d - allowed, 0.0)
     served = d - exc
     disc = discarded_fraction * served
     policy = np.asarray(policy)

@@ -60,6 +60,9 @@ class StepFamily:
     start_s_of_week: float = 0.0
     description: str = ""
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    """Pattern-only results (sorted pattern, distinct steps), shared by rescaled families."""
+    _rows: dict = field(default_factory=dict, repr=False, compare=False)
+    """Row-dependent results of this family (its average rate)."""
 
     def __post_init__(self):
         u = np.asarray(self.u, dtype=float)
@@ -139,10 +142,14 @@ class StepFamily:
     @property
     def avg_rps(self) -> np.ndarray:
         """Time-average request rate [requests/s], shape (N,): ``base + amp * mean(u)``."""
-        mean_u = self._cache.get("mean_u")
-        if mean_u is None:
-            mean_u = self._cache["mean_u"] = float(np.mean(self.u))
-        return self.base + self.amp * mean_u
+        avg = self._rows.get("avg")
+        if avg is None:
+            mean_u = self._cache.get("mean_u")
+            if mean_u is None:
+                mean_u = self._cache["mean_u"] = float(np.mean(self.u))
+            avg = self._rows["avg"] = self.base + self.amp * mean_u
+            avg.setflags(write=False)
+        return avg
 
     @property
     def peak_rps(self) -> np.ndarray:
