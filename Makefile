@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.costlib-installed
 PARAMS ?= params/default.yaml
+JOBS   ?=
+JOBS_FLAG = $(if $(JOBS),--jobs $(JOBS))
 
 .DEFAULT_GOAL := help
 .PHONY: help venv report reports test test-unit test-notebooks lab bench clean
@@ -21,10 +23,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install costlib with its test extras
 
 report: $(STAMP) ## build the default report (params/default.yaml) into outputs/default/
-	$(BIN)/costlib report $(PARAMS)
+	$(BIN)/costlib report $(JOBS_FLAG) $(PARAMS)
 
-reports: $(STAMP) ## build a report for every params file in params/
-	$(BIN)/costlib report params/*.yaml
+reports: $(STAMP) ## build every params file's report, notebooks two at a time (JOBS=1: one)
+	$(BIN)/costlib report $(JOBS_FLAG) params/*.yaml
 
 test: $(STAMP) ## run every test: unit tests, doctests, and nbval over the committed reports
 	$(BIN)/python -m pytest -p no:cacheprovider --doctest-modules costlib tests \

@@ -2,28 +2,63 @@
 
 For a params file ``params/<stem>.yaml`` the report is the folder ``outputs/<stem>/`` holding
 ``report.html`` (the one page a manager reads: :mod:`costlib.lessons.summary`), ``summary.json``
-(the estimate contract), ``line_items.csv``, and each executed notebook with an HTML export. A report is built in a temporary folder beside the
-target and swapped in only when every notebook ran, so a failed run never leaves a half-written
-report, and the previous one stays as it was.
+(the estimate contract), ``line_items.csv``, and each executed notebook with an HTML export. A
+report is built in a temporary folder beside the target and swapped in only when every notebook
+ran, so a failed run never leaves a half-written report, and the previous one stays as it was.
+
+The unit of work is one notebook for one params file. A small pool of threads (``--jobs``,
+default two, or one on a single core) runs those jobs, each in its own kernel; a thread mostly
+waits on its kernel, so two threads keep two cores busy. A kernel that fails to start (two
+kernels starting at once can collide on a port) is started again after a short wait; a cell that
+raises is never run again. Progress goes to stderr: a bar on a terminal, one line a notebook
+otherwise.
 
 Executed notebooks are scrubbed of what changes from run to run (papermill's timestamps and
-durations, kernel start times), so rebuilding an unchanged report rewrites identical bytes.
+durations, kernel start times), so rebuilding an unchanged report rewrites identical bytes,
+whatever the number of jobs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import random
 import re
 import shutil
 import sys
 import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from costlib.core.errors import CostlibError
-from costlib.core.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJ_ROOT
+from costlib.core.errors import EXIT_USAGE, CostlibError
+from costlib.core.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PACKAGE_DIR, PROJ_ROOT
 
 KERNEL_NAME = "python3"
+KERNEL_START_ATTEMPTS = 4
+"""How many times in all a notebook's kernel is started before the notebook counts as failed."""
+KERNEL_START_BACKOFF_S = 0.5
+"""The wait before the second start [s]; it doubles before each further one, plus up to half
+again at random, so two kernels that collided do not start together again."""
+
+
+def default_jobs() -> int:
+    """Notebooks run at once by default: two, or one on a single core."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _jobs_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be a whole number, 1 or more, not {text!r}")
+    return value
 
 
 def register(subparsers) -> None:
@@ -31,8 +66,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("report", help="build the notebook report for each params file")
     p.add_argument("params", nargs="+", help="one or more params files")
     p.add_argument("--out", help="output folder (default: outputs/)")
+    p.add_argument("--jobs", type=_jobs_arg, default=None, metavar="N",
+                   help=f"notebooks run at once (default: {default_jobs()}; 1: in sequence)")
     p.set_defaults(func=lambda args: build_reports([Path(p) for p in args.params],
-                                                  out_dir=Path(args.out) if args.out else None))
+                                                  out_dir=Path(args.out) if args.out else None,
+                                                  jobs=args.jobs))
 
 
 def notebook_paths(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -53,7 +91,8 @@ def _param_value(params_path: Path) -> str:
 
 
 def scrub_notebook(path: Path) -> None:
-    """Remove run-to-run noise (timestamps, durations, random ids) from an executed notebook."""
+    """Remove run-to-run noise (timestamps, durations, random ids, stream chunks) from an
+    executed notebook."""
     # papermill metadata, cell timings and widget model ids change on every run
     nb = json.loads(path.read_text(encoding="utf-8"))
     pm = nb.get("metadata", {}).get("papermill", {})
@@ -68,10 +107,32 @@ def scrub_notebook(path: Path) -> None:
         meta.pop("execution", None)
         if "injected-parameters" in meta.get("tags", []):
             cell["id"] = "injected-parameters"  # papermill gives it a random id each run
+        if "outputs" in cell:
+            cell["outputs"] = _join_streams(cell["outputs"])
     text = _stable_widget_ids(nb, json.dumps(nb, ensure_ascii=False))
     # dump again so the renamed widget models are sorted by their new ids
     text = json.dumps(json.loads(text), indent=1, ensure_ascii=False, sort_keys=True)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def _join_streams(outputs: list[dict]) -> list[dict]:
+    """Join each run of consecutive stream outputs of one name (stdout, stderr) into one.
+
+    The kernel sends what a cell prints in chunks, at a flush every so often: one ``print``
+    can arrive as its text and then its newline, two outputs where another run had one (seen
+    under load). Joined, a rebuilt notebook is the same whatever the timing; a notebook shows
+    the two the same way. Streams apart (a chart between two prints) stay apart.
+    """
+    joined: list[dict] = []
+    for out in outputs:
+        prev = joined[-1] if joined else None
+        if (prev is not None and out.get("output_type") == "stream"
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            text = "".join(prev["text"]) + "".join(out["text"])
+            prev["text"] = text.splitlines(keepends=True)
+        else:
+            joined.append(out)
+    return joined
 
 
 def _stable_widget_ids(nb: dict, text: str) -> str:
@@ -173,8 +234,314 @@ def _stable_element_ids(html: str) -> str:
     return _UUID.sub(number, html)
 
 
+# --- running the notebooks -------------------------------------------------------------------
+
+
+def papermill_execute(notebook: Path, target: Path, parameters: dict, *, cwd: Path,
+                      on_kernel_ready) -> None:
+    """Execute one notebook with papermill into ``target``; the runner's default executor.
+
+    ``on_kernel_ready()`` is called once the kernel has answered and before the first cell
+    runs: an error raised before it is a kernel that did not start, and is worth one more try;
+    an error after it is the notebook's own. The kernel's working folder is ``cwd``, handed to
+    nbclient rather than as papermill's ``cwd=``, which calls ``os.chdir`` for the whole
+    process: two threads would change each other's folder.
+    """
+    import papermill as pm
+
+    pm.execute_notebook(
+        str(notebook),
+        str(target),
+        parameters=parameters,
+        kernel_name=KERNEL_NAME,
+        progress_bar=False,
+        log_output=False,
+        resources={"metadata": {"path": str(cwd)}},
+        # every output is in once the last cell has replied: no need to wait for a clean exit
+        shutdown_kernel="immediate",
+        on_notebook_start=lambda **_: on_kernel_ready(),
+        # ipykernel warns on every start that TCP is unencrypted; it would break the progress bar
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook for one params file, executed into the report's staging folder."""
+
+    params_path: Path
+    notebook: Path
+    target: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.params_path.stem}: {self.notebook.name}"
+
+
+@dataclass(eq=False)
+class _Report:
+    """One params file's report while it is built."""
+
+    params_path: Path
+    params: object
+    result: object
+    staging: Path
+    final: Path
+    remaining: int
+    failed: threading.Event = field(default_factory=threading.Event)
+    summary_written: threading.Event = field(default_factory=threading.Event)
+    error: str | None = None
+    finished: bool = False
+    folder: Path | None = None
+
+
+class _JobFailed(Exception):
+    """A notebook failed; the message is the one line the user sees."""
+
+    def __init__(self, message: str, cell: int | None = None):
+        super().__init__(message)
+        self.cell = cell
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Whether an error before the kernel answered may go away if the kernel is started again.
+
+    A port taken by another kernel, a kernel that died or was slow to answer: yes. A missing
+    kernelspec, an unreadable notebook, a papermill error about the parameters: never.
+    """
+    from papermill.exceptions import PapermillException
+
+    never = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+             ValueError, PapermillException)
+    return not isinstance(exc, never) and type(exc).__name__ != "NoSuchKernel"
+
+
+def run_job(job: Job, execute=papermill_execute, *, note=None) -> None:
+    """Execute one notebook, starting its kernel again if it did not start; scrub and export it.
+
+    Raises
+    ------
+    _JobFailed
+        A cell raised (never retried), the kernel did not start in
+        :data:`KERNEL_START_ATTEMPTS` tries, or it died; the message names the params file,
+        the notebook and, for a cell, the cell.
+    """
+    from papermill.exceptions import PapermillExecutionError
+
+    parameters = {"params_path": _param_value(job.params_path), "chart_renderer": "svg"}
+    where = f"{job.notebook.name} failed for {job.params_path}"
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        ready = threading.Event()
+        try:
+            execute(job.notebook, job.target, parameters, cwd=job.notebook.parent,
+                    on_kernel_ready=ready.set)
+            break
+        except PapermillExecutionError as exc:
+            raise _JobFailed(f"{where} at cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+                             cell=exc.exec_count) from None
+        except Exception as exc:  # noqa: BLE001 - sorted into "start again" and "failed"
+            if ready.is_set():
+                raise _JobFailed(f"{where}: its kernel stopped: {_one_line(exc)}") from None
+            if not _retryable(exc):
+                raise _JobFailed(f"{where}: {_one_line(exc)}") from None
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise _JobFailed(f"{where}: its kernel did not start ({attempt} attempts): "
+                                 f"{_one_line(exc)}") from None
+            wait = KERNEL_START_BACKOFF_S * 2 ** (attempt - 1) * (1 + random.random() / 2)
+            if note:
+                note(f"{job.label}: kernel did not start ({_one_line(exc)}); "
+                     f"starting it again in {wait:.1f} s")
+            time.sleep(wait)
+    scrub_notebook(job.target)
+    export_html(job.target, job.target.with_suffix(".html"))
+
+
+@contextmanager
+def _kernel_environment():
+    """What every kernel of one run inherits, so they all see the runner's costlib.
+
+    ``COSTLIB_ROOT`` is the runner's project (params files are found there); from a source
+    checkout its folder goes first on ``PYTHONPATH`` (a shared virtualenv with costlib
+    installed from another checkout would otherwise run that one's code); a relative
+    ``COSTLIB_CACHE_DIR`` is made absolute, since the kernels run in ``notebooks/``. Left unset,
+    the price-book cache is its default folder, the same for every kernel.
+    """
+    saved = {k: os.environ.get(k) for k in ("COSTLIB_ROOT", "PYTHONPATH", "COSTLIB_CACHE_DIR")}
+    os.environ["COSTLIB_ROOT"] = str(PROJ_ROOT)
+    source = PACKAGE_DIR.parent
+    if (source / "pyproject.toml").exists():
+        rest = [p for p in (saved["PYTHONPATH"] or "").split(os.pathsep) if p]
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(source)] + rest)
+    if saved["COSTLIB_CACHE_DIR"]:
+        cache = Path(saved["COSTLIB_CACHE_DIR"]).expanduser().resolve()
+        os.environ["COSTLIB_CACHE_DIR"] = str(cache)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _warm_price_book() -> None:
+    """Load and check the price book once, in the runner, before any kernel starts.
+
+    The checked book is cached on disk (keyed on the table files) where every kernel of the run
+    looks, so no kernel checks the tables again.
+    """
+    from costlib.tables.prices import load_price_book
+
+    load_price_book()
+
+
+def _swap_in(staging: Path, final: Path, out_root: Path) -> None:
+    """Replace ``final`` by ``staging``; the old report is moved aside first, then removed."""
+    if final.exists():
+        backup = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=out_root))
+        os.replace(final, backup / "old")
+        os.replace(staging, final)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+
+
+def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTPUTS_DIR,
+                notebooks: list[Path] | None = None, *, jobs: int | None = None,
+                execute=papermill_execute, progress: Progress | None = None,
+                on_finished=None) -> list[_Report]:
+    """Build the report of each priced params file, the notebooks of all of them in one pool.
+
+    Parameters
+    ----------
+    priced : list of (Path, Params, Estimate)
+        Each params file, loaded and priced.
+    out_root : Path
+        The reports go to ``out_root/<stem>/``.
+    notebooks : list of Path, optional
+        Default :func:`notebook_paths`.
+    jobs : int, optional
+        Notebooks run at once (default :func:`default_jobs`); 1 runs them in sequence.
+    execute : callable
+        ``execute(notebook, target, parameters, cwd=, on_kernel_ready=)``; tests pass a fake.
+    progress : Progress, optional
+        Told when each job starts and ends.
+    on_finished : callable, optional
+        Called with each report once it is built or has failed, in the order of ``priced``.
+
+    Returns
+    -------
+    list of _Report
+        In the order of ``priced``; ``folder`` is set for a built report, ``error`` (one line)
+        for a failed one, whose previous report is left as it was.
+    """
+    from costlib.lessons.summary import write_summary
+    from costlib.whatif.levers import lever_report
+
+    notebooks = notebook_paths() if notebooks is None else list(notebooks)
+    if not notebooks:
+        raise CostlibError(f"no notebooks found in {NOTEBOOKS_DIR}")
+    jobs = jobs or default_jobs()
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    reports: list[_Report] = []
+    work: list[tuple[Job, _Report]] = []
+    lock = threading.Lock()
+    shown = [0]  # reports handed to on_finished so far
+
+    def finish(report: _Report) -> None:
+        with lock:
+            report.remaining -= 1
+            last = report.remaining == 0
+        if not last:
+            return
+        report.summary_written.wait()
+        if not report.failed.is_set():
+            _swap_in(report.staging, report.final, out_root)
+            report.folder = report.final
+        else:
+            shutil.rmtree(report.staging, ignore_errors=True)
+        with lock:
+            report.finished = True
+            while shown[0] < len(reports) and reports[shown[0]].finished:
+                if on_finished:
+                    on_finished(reports[shown[0]])
+                shown[0] += 1
+
+    def run(job: Job, report: _Report) -> None:
+        try:
+            if report.failed.is_set():
+                if progress:
+                    progress.finished(job.label, None, "skipped: its report failed")
+                return
+            if progress:
+                progress.started(job.label)
+            t0 = time.perf_counter()
+            try:
+                run_job(job, execute, note=progress.note if progress else None)
+            except _JobFailed as exc:
+                with lock:
+                    if report.error is None:
+                        report.error = str(exc)
+                report.failed.set()
+                if progress:
+                    outcome = "failed" if exc.cell is None else f"failed at cell {exc.cell}"
+                    progress.finished(job.label, time.perf_counter() - t0, outcome)
+                return
+            if progress:
+                progress.finished(job.label, time.perf_counter() - t0, "done")
+        except BaseException:
+            report.failed.set()
+            raise
+        finally:
+            finish(report)
+
+    try:
+        for params_path, params, result in priced:
+            params_path = Path(params_path)
+            staging = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-", dir=out_root))
+            report = _Report(params_path, params, result, staging, out_root / params_path.stem,
+                             remaining=len(notebooks))
+            reports.append(report)
+            work += [(Job(params_path, nb, staging / nb.name), report) for nb in notebooks]
+        with _kernel_environment():
+            _warm_price_book()
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="costlib-report") as pool:
+                futures = [pool.submit(run, job, report) for job, report in work]
+                try:
+                    # the one-page report needs no notebook: written while the kernels run,
+                    # it does not wait at the end (its levers take seconds)
+                    for report in reports:
+                        try:
+                            if not report.failed.is_set():
+                                write_summary(report.staging, report.params, report.result,
+                                              params_path=report.params_path,
+                                              levers=lever_report(report.params))
+                        finally:
+                            report.summary_written.set()
+                    for future in futures:
+                        future.result()
+                except BaseException:  # a bug, or Ctrl-C: the jobs not yet started are skipped
+                    for report in reports:
+                        report.failed.set()
+                        report.summary_written.set()
+                    raise
+    finally:
+        for report in reports:
+            if report.staging.exists():
+                shutil.rmtree(report.staging, ignore_errors=True)
+    return reports
+
+
 def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
-                 notebooks: list[Path] | None = None, *, priced=None) -> Path:
+                 notebooks: list[Path] | None = None, *, priced=None, jobs: int | None = None,
+                 execute=papermill_execute) -> Path:
     """Execute every notebook for one params file into ``out_root/<stem>/``.
 
     Returns
@@ -188,84 +555,181 @@ def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
         The params file is invalid (nothing is run) or a notebook failed (nothing is replaced);
         the message names the notebook and the cell.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
-    from costlib.lessons.summary import write_summary
-    from costlib.whatif.levers import lever_report
 
     params_path = Path(params_path)
     if priced is None:  # fail fast, with one line, before running anything
         params = load_params(params_path)
         priced = (params, estimate(params))
     params, result = priced
-    notebooks = notebook_paths() if notebooks is None else notebooks
-    if not notebooks:
-        raise CostlibError(f"no notebooks found in {NOTEBOOKS_DIR}")
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = out_root / params_path.stem
-    staging = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-", dir=out_root))
-    try:
-        for nb in notebooks:
-            target = staging / nb.name
-            try:
-                pm.execute_notebook(
-                    str(nb),
-                    str(target),
-                    parameters={"params_path": _param_value(params_path),
-                                "chart_renderer": "svg"},
-                    kernel_name=KERNEL_NAME,
-                    cwd=str(nb.parent),
-                    progress_bar=False,
-                    log_output=False,
-                )
-            except PapermillExecutionError as exc:
-                raise CostlibError(
-                    f"{nb.name} failed for {params_path} at cell {exc.exec_count}: "
-                    f"{exc.ename}: {exc.evalue}"
-                ) from None
-            scrub_notebook(target)
-            export_html(target, target.with_suffix(".html"))
-        write_summary(staging, params, result, params_path=params_path, levers=lever_report(params))
-        if final.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-old-", dir=out_root))
-            os.replace(final, backup / "old")
-            os.replace(staging, final)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return final
+    (report,) = run_reports([(params_path, params, result)], out_root, notebooks, jobs=jobs,
+                            execute=execute)
+    if report.error:
+        raise CostlibError(report.error)
+    return report.folder
 
 
-def build_reports(params_paths: list[Path], out_dir: Path | None = None) -> int:
+def build_reports(params_paths: list[Path], out_dir: Path | None = None, *,
+                  jobs: int | None = None, notebooks: list[Path] | None = None,
+                  execute=papermill_execute, stream=None) -> int:
     """Build a report per params file; print where each is and its monthly totals.
 
     Every params file is loaded and priced first, so a file that ``costlib estimate`` rejects
-    stops the run before any notebook is executed. Returns 0 when every report was built.
+    stops the run before any notebook is executed. The notebooks of all the files then run in
+    one pool of ``jobs`` (default :func:`default_jobs`), progress on ``stream`` (default
+    stderr). A report whose notebook failed is not replaced; one line names the params file,
+    the notebook and the cell, the other reports are still built, and the exit code is 2.
+    Returns 0 when every report was built.
     """
     from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
 
     out_root = Path(out_dir) if out_dir else OUTPUTS_DIR
-    loaded = [(p, load_params(p)) for p in params_paths]
+    unique: dict[Path, Path] = {}
+    for p in map(Path, params_paths):
+        unique.setdefault(p.resolve(), p)
+    stems: dict[str, Path] = {}
+    for p in unique.values():
+        if p.stem in stems:
+            raise CostlibError(f"{stems[p.stem]} and {p} would both write the report "
+                               f"{out_root / p.stem}; rename one")
+        stems[p.stem] = p
+    loaded = [(p, load_params(p)) for p in unique.values()]
     priced = [(p, params, estimate(params)) for p, params in loaded]
-    for path, params, result in priced:
-        folder = build_report(path, out_root, priced=(params, result))
-        shown = folder.relative_to(PROJ_ROOT) if folder.is_relative_to(PROJ_ROOT) else folder
-        print(f"report for {path}: {shown}/")
-        totals = result.totals_frame()[["option", "kind", "monthly_usd", "usd_per_1k_tokens"]]
-        print(
-            totals.to_string(
-                index=False,
-                formatters={"monthly_usd": "{:,.2f}".format, "usd_per_1k_tokens": "{:.6f}".format},
-            )
-        )
-        print(f"cheapest: {result.cheapest}")
-        sys.stdout.flush()
-    return 0
+    notebooks = notebook_paths() if notebooks is None else list(notebooks)
+    jobs = jobs or default_jobs()
+    progress = Progress(len(priced) * len(notebooks), stream=stream, workers=jobs)
+
+    def show(report: _Report) -> None:
+        if report.folder is None:
+            return
+        folder = report.folder
+        where = folder.relative_to(PROJ_ROOT) if folder.is_relative_to(PROJ_ROOT) else folder
+        totals = report.result.totals_frame()[
+            ["option", "kind", "monthly_usd", "usd_per_1k_tokens"]]
+        table = totals.to_string(index=False, formatters={
+            "monthly_usd": "{:,.2f}".format, "usd_per_1k_tokens": "{:.6f}".format})
+        progress.write(f"report for {report.params_path}: {where}/\n{table}\n"
+                       f"cheapest: {report.result.cheapest}\n", sys.stdout)
+
+    try:
+        reports = run_reports(priced, out_root, notebooks, jobs=jobs, execute=execute,
+                              progress=progress, on_finished=show)
+    finally:
+        progress.close()
+    errors = [r.error for r in reports if r.error]
+    for error in errors:
+        print(f"costlib: error: {error}", file=sys.stderr)
+    return EXIT_USAGE if errors else 0
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class Progress:
+    """How many of a run's notebooks are done, which are running, and the time so far.
+
+    On a terminal, one line redrawn in place (a bar, the count, the seconds, the running
+    notebooks); otherwise one line per notebook as it ends, such as
+    ``[3/25] scenario_b_steady: 03_throughput.ipynb done in 6.1 s``. Both end with a line of
+    the total time. Safe to call from several threads.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, total: int, *, stream=None, tty: bool | None = None, workers: int = 1,
+                 refresh_s: float = 0.25):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.workers = workers
+        self.done = 0
+        self.running: list[str] = []
+        self.t0 = time.perf_counter()
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        self._drawn = False
+        self._ticker = None
+        if self.tty:
+            self._ticker = threading.Thread(target=self._tick, args=(refresh_s,), daemon=True,
+                                            name="costlib-progress")
+            self._ticker.start()
+
+    def started(self, label: str) -> None:
+        with self._lock:
+            self.running.append(label)
+            self._draw()
+
+    def finished(self, label: str, seconds: float | None, outcome: str = "done") -> None:
+        """A job ended: ``outcome`` is "done", "failed" or why it was skipped."""
+        with self._lock:
+            if label in self.running:
+                self.running.remove(label)
+            self.done += 1
+            took = f" in {seconds:.1f} s" if seconds is not None and outcome == "done" else (
+                f" after {seconds:.1f} s" if seconds is not None else "")
+            line = f"[{self.done}/{self.total}] {label} {outcome}{took}"
+            if not self.tty:
+                self._print(line)
+            elif outcome != "done":
+                self._print(line)  # a failure stays above the bar
+            else:
+                self._draw()
+
+    def note(self, text: str) -> None:
+        """A line that stays: a kernel started again, say."""
+        with self._lock:
+            self._print(text)
+
+    def write(self, text: str, stream=None) -> None:
+        """Print ``text`` (to stdout, say) without tearing the bar."""
+        with self._lock:
+            self._clear()
+            out = stream or self.stream
+            out.write(text)
+            out.flush()
+            self._draw()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            noun = "notebook" if self.total == 1 else "notebooks"
+            at_once = "in sequence" if self.workers == 1 else f"{self.workers} at a time"
+            self._print(f"{self.done} of {self.total} {noun} in "
+                        f"{time.perf_counter() - self.t0:.1f} s, {at_once}")
+        if self._ticker:
+            self._ticker.join()
+
+    def _print(self, line: str) -> None:
+        self._clear()
+        self.stream.write(line + "\n")
+        self.stream.flush()
+        self._draw()
+
+    def _line(self) -> str:
+        filled = round(self.WIDTH * self.done / self.total) if self.total else self.WIDTH
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        running = ", ".join(self.running)
+        text = (f"[{bar}] {self.done}/{self.total} {time.perf_counter() - self.t0:5.0f} s"
+                + (f"  running {running}" if running else ""))
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+    def _draw(self) -> None:
+        if self.tty and not self._closed.is_set():
+            self.stream.write("\r\x1b[K" + self._line())
+            self.stream.flush()
+            self._drawn = True
+
+    def _clear(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+
+    def _tick(self, every: float) -> None:
+        while not self._closed.wait(every):
+            with self._lock:
+                self._draw()
