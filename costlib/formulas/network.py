@@ -116,7 +116,7 @@ def alb_lcu(rps, bytes_per_request, stream_seconds_per_request, connections_per_
 
     Notes
     -----
-    ``max(rps * c / 25, rps * t / 3000, rps * 3600 * bytes / 2**30 / 1)``: new connections
+    ``rps * max(c / 25, t / 3000, 3600 * bytes / 2**30 / 1)``: new connections
     per second, active connections (Little's law: rate x duration), GB processed per hour.
 
     References
@@ -132,10 +132,12 @@ def alb_lcu(rps, bytes_per_request, stream_seconds_per_request, connections_per_
     1.6764
     """
     rps = np.asarray(rps, dtype=float)
-    new = rps * connections_per_request / ALB_NEW_CONNECTIONS_PER_LCU
-    active = rps * stream_seconds_per_request / ALB_ACTIVE_CONNECTIONS_PER_LCU
-    gb_h = rps * SECONDS_PER_HOUR * np.asarray(bytes_per_request, dtype=float) / BYTES_PER_GB
-    out = np.maximum(np.maximum(new, active), gb_h / ALB_GB_PER_HOUR_PER_LCU)
+    # every dimension is the rate times a per-request figure: take the largest figure first
+    new = np.asarray(connections_per_request, dtype=float) / ALB_NEW_CONNECTIONS_PER_LCU
+    active = np.asarray(stream_seconds_per_request, dtype=float) / ALB_ACTIVE_CONNECTIONS_PER_LCU
+    gb_h = (SECONDS_PER_HOUR * np.asarray(bytes_per_request, dtype=float) / BYTES_PER_GB
+            / ALB_GB_PER_HOUR_PER_LCU)
+    out = rps * np.maximum(np.maximum(new, active), gb_h)
     return float(out) if out.ndim == 0 else out
 
 

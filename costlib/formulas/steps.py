@@ -182,6 +182,8 @@ class StepFamily:
         frac = h - lo
         f = transform if transform is not None else (lambda x: x)
         a = f(self.base + self.amp * srt[lo])
+        if srt[hi] == srt[lo]:  # both ranks on one value (a plateau): no interpolation
+            return np.asarray(a, dtype=float)
         b = f(self.base + self.amp * srt[hi])
         # numpy's _lerp: a + (b - a) * t, computed from the far end when t >= 0.5
         diff = b - a
