@@ -18,7 +18,8 @@ from costlib.core.paths import PARAMS_DIR
 from costlib.lessons import charts, inference, plumbing, prices, start, throughput, worksheet
 
 LESSONS = Path(charts.__file__).parent
-LESSON_MODULES = ("worksheet", "prices", "inference", "throughput", "plumbing")
+LESSON_MODULES = ("worksheet", "prices", "inference", "throughput", "plumbing", "retrieval",
+                  "network")
 SHARED = ("charts", "widgets")
 
 
@@ -186,7 +187,7 @@ def test_plumbing_lever_tables_from_a_report():
 
 
 NOTEBOOK_LESSON = {"00": "worksheet", "01": "prices", "02": "inference", "03": "throughput",
-                   "04": "plumbing"}
+                   "04": "retrieval", "05": "network"}
 NOT_IN_A_CELL = ("altair", "ipywidgets", "numpy", "costlib.formulas", "costlib.bill",
                  "costlib.whatif", "costlib.tables", "costlib.lessons.charts",
                  "costlib.lessons.widgets")

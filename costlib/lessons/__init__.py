@@ -2,9 +2,12 @@
 
 ``notebooks/NN_name.ipynb`` calls only ``costlib.lessons.<lesson>``: :mod:`~costlib.lessons.worksheet`
 (00), :mod:`~costlib.lessons.prices` (01), :mod:`~costlib.lessons.inference` (02),
-:mod:`~costlib.lessons.throughput` (03) and :mod:`~costlib.lessons.plumbing` (04). Each holds the
-functions its notebook's cells call; the notebooks hold the prose. Every chart is built in
-:mod:`~costlib.lessons.charts` (one style), every control in :mod:`~costlib.lessons.widgets`.
+:mod:`~costlib.lessons.throughput` (03), :mod:`~costlib.lessons.retrieval` (04) and
+:mod:`~costlib.lessons.network` (05); :mod:`~costlib.lessons.plumbing` keeps the plumbing tables and
+lever functions later lessons share. Each holds the functions its notebook's cells call; the
+notebooks hold the prose. Every chart uses the sizes and palette of :mod:`~costlib.lessons.charts`
+(shared charts live there, a lesson's own in its module), every control is in
+:mod:`~costlib.lessons.widgets`.
 """
 
 from __future__ import annotations

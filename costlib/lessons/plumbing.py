@@ -1,9 +1,10 @@
-"""Lesson 04, the rest of the bill (``notebooks/04_rest_of_the_bill.ipynb``).
+"""The plumbing tables and the article's levers, shared by the lessons after 03.
 
-The functions the notebook's cells call: the plumbing blocks of a params file, each category's
-share and line items, the article's levers before and after
-(:func:`costlib.whatif.levers.lever_report`) and its claims checked on the file
-(:func:`costlib.whatif.levers.article_claims`).
+This was the module of ``notebooks/04_rest_of_the_bill``, which lessons 04 and 05 replaced
+(:mod:`costlib.lessons.retrieval`, :mod:`costlib.lessons.network`). Its functions stay for the
+lessons that show them: the plumbing blocks of a params file, each category's share and line
+items, the article's levers before and after (:func:`costlib.whatif.levers.lever_report`) and its
+claims checked on the file (:func:`costlib.whatif.levers.article_claims`).
 """
 
 from __future__ import annotations
