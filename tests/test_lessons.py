@@ -187,7 +187,15 @@ def test_plumbing_lever_tables_from_a_report():
 
 
 NOTEBOOK_LESSON = {"00": "worksheet", "01": "prices", "02": "inference", "03": "throughput",
-                   "04": "retrieval", "05": "network"}
+                   "04": "retrieval", "05": "network", "06": "observability", "07": "failures",
+                   "08": "levers", "09": "verdict"}
+
+
+def test_every_notebook_has_its_lesson_module_in_the_map():
+    from costlib.core.paths import NOTEBOOKS_DIR
+
+    numbers = sorted(p.name[:2] for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    assert numbers == sorted(NOTEBOOK_LESSON)
 NOT_IN_A_CELL = ("altair", "ipywidgets", "numpy", "costlib.formulas", "costlib.bill",
                  "costlib.whatif", "costlib.tables", "costlib.lessons.charts",
                  "costlib.lessons.widgets")

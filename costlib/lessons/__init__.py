@@ -2,8 +2,10 @@
 
 ``notebooks/NN_name.ipynb`` calls only ``costlib.lessons.<lesson>``: :mod:`~costlib.lessons.worksheet`
 (00), :mod:`~costlib.lessons.prices` (01), :mod:`~costlib.lessons.inference` (02),
-:mod:`~costlib.lessons.throughput` (03), :mod:`~costlib.lessons.retrieval` (04) and
-:mod:`~costlib.lessons.network` (05); :mod:`~costlib.lessons.plumbing` keeps the plumbing tables and
+:mod:`~costlib.lessons.throughput` (03), :mod:`~costlib.lessons.retrieval` (04),
+:mod:`~costlib.lessons.network` (05), :mod:`~costlib.lessons.observability` (06),
+:mod:`~costlib.lessons.failures` (07), :mod:`~costlib.lessons.levers` (08) and
+:mod:`~costlib.lessons.verdict` (09); :mod:`~costlib.lessons.plumbing` keeps the plumbing tables and
 lever functions later lessons share. Each holds the functions its notebook's cells call; the
 notebooks hold the prose. Every chart uses the sizes and palette of :mod:`~costlib.lessons.charts`
 (shared charts live there, a lesson's own in its module), every control is in
