@@ -34,7 +34,11 @@ params_path = "params/default.yaml"
 chart_renderer = "interactive"
 
 # %%
+import pandas as pd
+
 from costlib.lessons import worksheet as lesson
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell whole
 
 params, result = lesson.start(params_path, chart_renderer)
 print(params.title)
@@ -100,8 +104,8 @@ lesson.batch_curve_chart(batch_curve)
 # %% [markdown]
 # ## Try it
 #
-# Move the sliders: the totals are recomputed by `costlib` for every option. In a report the
-# controls show as they were built; open the notebook in JupyterLab (`make lab`) to use them.
+# Move the sliders: `costlib` re-prices every option and redraws the monthly cost by option and
+# category, with the totals below it. In a report the controls show as they were built; open the notebook in JupyterLab (`make lab`) to use them.
 
 # %% tags=["nbval-ignore-output"]
 lesson.worksheet_explorer(params).box

@@ -35,7 +35,11 @@ params_path = "params/default.yaml"
 chart_renderer = "interactive"
 
 # %%
+import pandas as pd
+
 from costlib.lessons import prices as lesson
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell whole
 
 params, result = lesson.start(params_path, chart_renderer)
 book = lesson.book_for(params)
@@ -314,7 +318,7 @@ lesson.not_in_tables(book)
 # ## Try it
 #
 # Move a slider to take a percentage off a service, or pick the day whose prices are in force, and
-# every option is re-priced. Open the notebook in JupyterLab (`make lab`) to use the controls. The
+# every option is re-priced: the chart redraws each option's bill at list prices and at yours. Open the notebook in JupyterLab (`make lab`) to use the controls. The
 # command line does the same: `costlib estimate PARAMS --set prices.as_of=2025-06-22`.
 
 # %% tags=["nbval-ignore-output"]

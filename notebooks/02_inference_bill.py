@@ -32,7 +32,11 @@ params_path = "params/default.yaml"
 chart_renderer = "interactive"
 
 # %%
+import pandas as pd
+
 from costlib.lessons import inference as lesson
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell whole
 
 params, result = lesson.start(params_path, chart_renderer)
 print(params.title)
@@ -168,7 +172,7 @@ lesson.used_prices_table(result)
 # %% [markdown]
 # ## Try it
 #
-# Move the sliders to re-price every option; open the notebook in JupyterLab (`make lab`) to use
+# Move the sliders to re-price every option and redraw its monthly cost by category; open the notebook in JupyterLab (`make lab`) to use
 # them. A command line does the same: `costlib estimate PARAMS --set workload.avg_rps=10`.
 
 # %% tags=["nbval-ignore-output"]

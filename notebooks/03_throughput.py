@@ -32,7 +32,11 @@ params_path = "params/default.yaml"
 chart_renderer = "interactive"
 
 # %%
+import pandas as pd
+
 from costlib.lessons import throughput as lesson
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell whole
 
 params, _ = lesson.start(params_path, chart_renderer)
 setup = lesson.lesson_setup(params)
@@ -306,8 +310,10 @@ lesson.weakest_rows(calib).round({"measured": 2, "predicted": 2, "ratio": 3})
 # ## Try it
 #
 # Move the controls: each change calls `costlib.formulas.throughput.serving_point` for this lesson's model
-# and instance and shows the operating point. In a report the controls show as they were built;
+# and instance, shows the operating point and redraws latency against load with the point marked
+# (a diamond on both panels). The bound sliders start at what one request at a time can meet, so
+# a longer prompt raises them. In a report the controls show as they were built;
 # open the notebook in JupyterLab (`make lab`) to use them.
 
 # %% tags=["nbval-ignore-output"]
-lesson.point_explorer(setup).box
+lesson.point_explorer(setup, lesson.latency_under_load).box

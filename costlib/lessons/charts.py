@@ -383,12 +383,12 @@ LOAD_BOUNDS = {"ttft_ms": "ttft_p95_ms", "tpot_ms": "tpot_p95_ms"}
 """The p95 latency bound drawn on each panel of :func:`latency_load_chart`."""
 
 LOAD_SERIES = {"modelled": "#4c78a8", "published": "#e45756", "kv cache full": "#9d755d",
-               "latency bound": "#bab0ac"}
+               "latency bound": "#bab0ac", "operating point": "#54a24b"}
 """Colours of the layers of :func:`latency_load_chart`."""
 
 
 def latency_load_chart(curve: pd.DataFrame, points: pd.DataFrame | None = None,
-                       bounds: dict | None = None) -> alt.HConcatChart:
+                       bounds: dict | None = None, point: dict | None = None) -> alt.HConcatChart:
     """Two panels against closed-loop clients: time to first token, and time per output token.
 
     Answers "how do the latencies grow with load, and where does memory run out?". Both axes
@@ -406,6 +406,11 @@ def latency_load_chart(curve: pd.DataFrame, points: pd.DataFrame | None = None,
         Published points: id, clients, metric, ms (and predicted).
     bounds : dict, optional
         ``{"ttft_p95_ms": .., "tpot_p95_ms": ..}`` [ms].
+    point : dict, optional
+        One operating point to mark on both panels (a filled diamond):
+        ``{"clients": .., "ttft_ms": .., "tpot_ms": ..}`` (sequences in flight per instance, and
+        its p95 latencies [ms]), e.g. a :class:`~costlib.formulas.throughput.ServingPoint`'s
+        ``concurrency``, ``p95_ttft_ms`` and ``p95_tpot_ms``.
     """
     bounds = bounds or {}
     knee = int(curve["max_concurrency_memory"].iloc[0]) if len(curve) else None
@@ -417,10 +422,13 @@ def latency_load_chart(curve: pd.DataFrame, points: pd.DataFrame | None = None,
         series.append("kv cache full")
     if stat == "p95" and any(b in bounds for b in LOAD_BOUNDS.values()):
         series.append("latency bound")
+    if point is not None:
+        series.append("operating point")
     color = alt.Color("series:N", title="", sort=series,
                       scale=alt.Scale(domain=series, range=[LOAD_SERIES[s] for s in series]))
     top = max([float(curve["clients"].max()) if len(curve) else 10.0]
-              + ([float(points["clients"].max())] if points is not None and len(points) else []))
+              + ([float(points["clients"].max())] if points is not None and len(points) else [])
+              + ([float(point["clients"])] if point is not None else []))
     x_scale = alt.Scale(type="log", domain=[1.0, top], nice=False)
     x_title = "concurrent clients (closed loop, log scale)"
     panels = []
@@ -450,6 +458,13 @@ def latency_load_chart(curve: pd.DataFrame, points: pd.DataFrame | None = None,
                 tooltip=[alt.Tooltip("clients:Q", format=",.0f", title="kv slots per instance")]))
             layers.append(alt.Chart(mark).mark_text(align="right", dx=-4, baseline="top", fontSize=10).encode(
                 x=alt.X("clients:Q", scale=x_scale), y=alt.value(4), text="label:N"))
+        if point is not None:
+            at = pd.DataFrame({"clients": [max(1.0, float(point["clients"]))], "ms": [float(point[metric])],
+                               "series": ["operating point"]})
+            layers.append(alt.Chart(at).mark_point(shape="diamond", filled=True, size=140, opacity=1).encode(
+                x=alt.X("clients:Q", scale=x_scale), y=alt.Y("ms:Q"), color=color,
+                tooltip=[alt.Tooltip("clients:Q", format=",.0f", title="sequences in flight"),
+                         alt.Tooltip("ms:Q", format=",.1f", title=f"p95 {words} (ms)")]))
         panels.append(alt.layer(*layers).properties(width=WIDTH // 2 - 20, height=HEIGHT))
     return alt.hconcat(*panels)
 
