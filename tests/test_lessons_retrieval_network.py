@@ -346,3 +346,19 @@ def test_retrieval_charts_use_the_palette(rag):
         assert _is_chart(chart) and chart.to_dict()
     block = retrieval.retrieval_block(case.params)
     assert block.loc["enabled", "value"] == "True"
+
+
+def test_retrieval_case_leaves_out_options_the_longer_prompt_cannot_serve():
+    # scenario A's g5 fleets meet a 2 s p95 first-token bound at its own prompt; 2,000 more
+    # tokens of context put one request alone above it, so the lesson names and drops them
+    from costlib.core.paths import PARAMS_DIR
+    from costlib.lessons import start
+    from costlib.lessons.retrieval import retrieval_case, retrieval_status
+
+    lesson = start(PARAMS_DIR / "scenario_a_bursty.yaml", "svg")
+    case = retrieval_case(lesson)
+    dropped = dict(case.dropped)
+    assert set(dropped) == {n for n, o in lesson.params.options.items() if o.kind == "self_hosted"}
+    assert all("latency bounds" in m for m in dropped.values())
+    assert set(case.params.options).isdisjoint(dropped)
+    assert all(f"**{n}** cannot be priced" in retrieval_status(case).data for n in dropped)

@@ -73,12 +73,16 @@ class RetrievalCase(NamedTuple):
         True when the lesson switched retrieval on (the file has it off).
     file_result : Estimate
         The params file's own estimate.
+    dropped : tuple of (str, str)
+        Options the added context makes impossible to price (a self-hosted fleet that can no
+        longer meet the latency bounds, say), with the reason; they are left out of ``params``.
     """
 
     params: Params
     result: Estimate
     switched_on: bool
     file_result: Estimate
+    dropped: tuple = ()
 
 
 def retrieval_case(lesson: Lesson) -> RetrievalCase:
@@ -87,7 +91,24 @@ def retrieval_case(lesson: Lesson) -> RetrievalCase:
     if params.retrieval.enabled:
         return RetrievalCase(params, result, False, result)
     on = with_overrides(params, {"retrieval.enabled": True})
-    return RetrievalCase(on, estimate(on), True, result)
+    try:
+        return RetrievalCase(on, estimate(on), True, result)
+    except CostlibError:
+        pass
+    from costlib.whatif.compare import _only
+
+    kept, dropped = [], []
+    for name in on.options:
+        try:
+            estimate(_only(on, [name]))
+            kept.append(name)
+        except CostlibError as exc:
+            dropped.append((name, exc.message))
+    if not kept:
+        raise CostlibError("with retrieval on, no option of this params file can be priced: "
+                           + "; ".join(m for _, m in dropped))
+    on = _only(on, kept)
+    return RetrievalCase(on, estimate(on), True, result, tuple(dropped))
 
 
 def context_tokens(params: Params) -> float:
@@ -121,7 +142,14 @@ def retrieval_status(case: RetrievalCase) -> Markdown:
         "whole prompt. So that the lesson has something to price, every number below is the file "
         f"with `retrieval.enabled: true` and the block's baseline settings: {what} Those tokens "
         f"come on top of the file's {case.params.workload.in_tokens:g}-token prompt. "
-        "`params/rag_plumbing.yaml` states every setting of a RAG assistant.")
+        "`params/rag_plumbing.yaml` states every setting of a RAG assistant."
+        + "".join(f" With that longer prompt, **{name}** cannot be priced ({_reason(msg)}), so "
+                  "it is left out below." for name, msg in case.dropped))
+
+
+def _reason(message: str) -> str:
+    """The part of an error message after the option's name."""
+    return message.split(": ", 1)[1] if message.startswith("options.") else message
 
 
 def retrieval_block(params: Params) -> pd.DataFrame:
