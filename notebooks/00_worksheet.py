@@ -109,3 +109,30 @@ lesson.batch_curve_chart(batch_curve)
 
 # %% tags=["nbval-ignore-output"]
 lesson.worksheet_explorer(params).box
+
+# %% [markdown]
+# ## Exercises
+#
+# Each answer is computed from costlib for this params file; work it out by hand from the
+# worksheet table above first.
+#
+# **1.** With the worksheet's simplification (tokens/s per sequence fixed whatever the batch)
+# and the fleet fully used, at what batch does a self-hosted option's price per 1k tokens equal
+# the managed one? (Hint: solve formula 4 for the batch with one instance.)
+
+# %%
+lesson.answer_managed_batch(params, result)
+
+# %% [markdown]
+# **2.** What p95 rate does one more instance than the worksheet provisions let each fleet
+# carry, and what does it add to the bill?
+
+# %%
+lesson.answer_one_more_instance(params, result)
+
+# %% [markdown]
+# **3.** The fleet is sized for p95, but the bill is paid at the month's average rate. How many
+# times dearer is a token at the average rate than at p95?
+
+# %%
+lesson.answer_average_premium(params, result)

@@ -323,3 +323,30 @@ lesson.not_in_tables(book)
 
 # %% tags=["nbval-ignore-output"]
 lesson.price_explorer(params).box
+
+# %% [markdown]
+# ## Exercises
+#
+# Each answer is computed from costlib for this params file; work it out by hand from the
+# table of used prices above first.
+#
+# **1.** Which is the oldest price this estimate used, where does it come from, and how old is it
+# on the day the prices are in force?
+
+# %%
+lesson.answer_oldest_price(result, used)
+
+# %% [markdown]
+# **2.** How many of the used prices are past `prices.max_age_days`, and in how many days does
+# the next one pass it?
+
+# %%
+lesson.answer_age_limit(used, params.prices.max_age_days)
+
+# %% [markdown]
+# **3.** A team negotiates 20 % off its GPU instances, and nothing else. What does that do to
+# each self-hosted option's monthly total, and does the cheapest option change? (Hint: only the
+# instance-hours line items move.)
+
+# %%
+lesson.answer_instance_discount(params, result, 20.0)

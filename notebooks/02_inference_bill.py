@@ -177,3 +177,23 @@ lesson.used_prices_table(result)
 
 # %% tags=["nbval-ignore-output"]
 lesson.worksheet_explorer(params).box
+
+# %% [markdown]
+# ## Exercises
+#
+# Each answer is computed from costlib for this params file; work it out by hand from the
+# sizing and fleet tables above first.
+#
+# **1.** Over the week of traffic, what share of each self-hosted fleet's instance-hours serves
+# nothing, and what does that idle time cost a month?
+
+# %%
+lesson.answer_idle_share(result)
+
+# %% [markdown]
+# **2.** A managed bill grows with the traffic; a fixed fleet's does not. At what average rate
+# would each managed bill grow to each fixed fleet's bill, and can that fleet carry that rate?
+# (Hint: the rate × the self-hosted total / the managed total.)
+
+# %%
+lesson.answer_breakeven_rps(result, params)

@@ -317,3 +317,29 @@ lesson.weakest_rows(calib).round({"measured": 2, "predicted": 2, "ratio": 3})
 
 # %% tags=["nbval-ignore-output"]
 lesson.point_explorer(setup, lesson.latency_under_load).box
+
+# %% [markdown]
+# ## Exercises
+#
+# Each answer is computed from costlib for this setup, from the tables above (no new search);
+# work it out from them by hand first.
+#
+# **1.** How many sequences per instance do the latency bounds allow, and what binds: the time
+# to first token, the time per output token, or memory?
+
+# %%
+lesson.answer_bounds_concurrency(setup, bounds)
+
+# %% [markdown]
+# **2.** The prompt doubles (say, retrieval pastes in as much again). How do the concurrency, the
+# cost per 1k tokens and the cost per request change?
+
+# %%
+lesson.answer_doubled_prompt(setup, by_context)
+
+# %% [markdown]
+# **3.** Why do FP8 weights (with an FP8 KV cache) change the answer so much? Look at the memory,
+# the bytes each decode step streams, and the GPU's tensor cores.
+
+# %%
+lesson.answer_fp8(setup, levers, memory)

@@ -12,10 +12,13 @@ import math
 from itertools import combinations
 
 import altair as alt
+import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from costlib.bill.estimate import Estimate
 from costlib.bill.params import Params, SelfHostedOption
+from costlib.core.units import HOURS_PER_MONTH
 from costlib.lessons import Lesson, charts, start, widgets
 from costlib.whatif.sweeps import batch_sweep, breakeven_batch
 
@@ -231,8 +234,126 @@ def worksheet_explorer(params: Params) -> widgets.Explorer:
     return widgets.worksheet_explorer(params)
 
 
+# --------------------------------------------------------------------------------------------
+# exercises
+
+
+def idle_share(utilisation):
+    """The share of a fleet's instance-hours that serve nothing [fraction]: ``1 - utilisation``.
+
+    Utilisation is the demand served over the capacity billed, over the week of traffic the
+    estimate replays (``details["utilisation"]``).
+    """
+    return 1.0 - utilisation
+
+
+def answer_idle_share(result: Estimate) -> Markdown:
+    """Exercise: each self-hosted fleet's idle share over the week, in instance-hours and USD.
+
+    Idle instance-hours a month = average instances billed x 730 h x idle share; their cost is
+    the idle share x the instance-hours line items.
+    """
+    hosted = _hosted(result)
+    if not hosted:
+        return Markdown("This params file has no self-hosted option: a managed API bills tokens, "
+                        "so no instance sits idle.")
+    lines = []
+    for o in hosted:
+        idle = idle_share(float(o.details["utilisation"]))
+        avg = float(o.details["avg_instances"])
+        hours_usd = sum(li.monthly_usd for li in o.line_items if "instance-hours" in li.item)
+        lines.append(
+            f"- {o.name}: 1 − {o.details['utilisation']:.3f} = **{idle:.1%} idle**: of "
+            f"{avg:,.2f} instances × {HOURS_PER_MONTH:g} h = {avg * HOURS_PER_MONTH:,.0f} "
+            f"instance-hours a month, {idle * avg * HOURS_PER_MONTH:,.0f} serve nothing, "
+            f"{idle * hours_usd:,.0f} USD of the {hours_usd:,.0f} USD of instance-hours.")
+    return Markdown("\n".join(lines))
+
+
+def breakeven_avg_rps(avg_rps, self_hosted_usd, managed_usd):
+    """Average rate at which a managed bill grows to a fixed fleet's bill [requests/s].
+
+    A managed bill is paid per request, so it scales with the average rate; a fixed fleet's
+    bill does not move while the fleet is unchanged. Treating both whole totals so (the plumbing
+    around the model is much the same for both), the two meet at
+
+        rate = avg_rps x self_hosted_usd / managed_usd.
+
+    Parameters
+    ----------
+    avg_rps : float
+        The month's average rate [requests/s].
+    self_hosted_usd, managed_usd : float
+        The two monthly totals at that rate [USD/month].
+
+    Returns
+    -------
+    float
+        [requests/s]. Above it the fleet is cheaper, as long as it can still carry the traffic.
+
+    Examples
+    --------
+    >>> float(breakeven_avg_rps(10.0, 120_000.0, 30_000.0))
+    40.0
+    """
+    return avg_rps * np.asarray(self_hosted_usd, dtype=float) / np.asarray(managed_usd, dtype=float)
+
+
+def _fleet_policy(params: Params, name: str) -> tuple[str, str]:
+    fleet = getattr(params.options.get(name), "fleet", None)
+    return (fleet.policy, fleet.size_for) if fleet is not None else ("fixed", "p95")
+
+
+def fleet_capacity_avg_rps(result: Estimate, option, size_for: str = "p95") -> float:
+    """The average rate a fixed fleet carries with the traffic's shape kept [requests/s].
+
+    One instance carries ``tokens/s per sequence x batch / (in + out tokens)`` requests/s; the
+    ``peak_instances`` billed carry that many times over at the rate the fleet is sized for
+    (``size_for``: the p95 or the peak minute), which is ``p95 / avg`` (or ``peak / avg``)
+    times the average: so an average of ``instances x per instance x avg / sizing rate``.
+    """
+    w = result.workload
+    per = (float(option.details["tokens_per_second_per_instance"]) * float(option.details["batch_size"])
+           / (w["in_tokens"] + w["out_tokens"]))
+    sizing = w["peak_rps"] if size_for == "peak" else w["p95_rps"]
+    return float(option.details["peak_instances"]) * per * w["avg_rps"] / sizing
+
+
+def answer_breakeven_rps(result: Estimate, params: Params) -> Markdown:
+    """Exercise: the average rate at which each fixed self-hosted fleet breaks even with each
+    managed option (:func:`breakeven_avg_rps`), against the rate that fleet can carry
+    (:func:`fleet_capacity_avg_rps`). A fleet whose policy follows the traffic has no fixed bill
+    to break even against: it is named, and left to lesson 09."""
+    hosted, managed = _hosted(result), _managed(result)
+    if not hosted or not managed:
+        return Markdown(NO_BREAKEVEN)
+    avg = result.workload["avg_rps"]
+    lines = [f"At this file's {avg:,.2f} requests/s on average:"]
+    for o in hosted:
+        policy, size_for = _fleet_policy(params, o.name)
+        if policy != "fixed":
+            lines.append(f"- {o.name}: its fleet is {policy}, so its bill grows with the traffic as "
+                         "a managed bill does; this rule does not apply (lesson 09 finds the crossing "
+                         "on the full estimate).")
+            continue
+        cap = fleet_capacity_avg_rps(result, o, size_for)
+        for m in managed:
+            r = float(breakeven_avg_rps(avg, o.monthly_usd, m.monthly_usd))
+            if r <= avg:
+                verdict = "the fleet is already cheaper"
+            elif r <= cap:
+                verdict = f"the same fleet carries up to {cap:,.2f}, so it breaks even there"
+            else:
+                verdict = (f"but the same {_count(o.details['peak_instances'])} instances carry only "
+                           f"{cap:,.2f} on average: the fleet must grow first, so the true "
+                           "break-even, if there is one, is higher (lesson 09 finds it)")
+            lines.append(f"- {o.name} against {m.name}: {avg:,.2f} × {o.monthly_usd:,.0f} / "
+                         f"{m.monthly_usd:,.0f} = **{r:,.2f} requests/s**; {verdict}.")
+    return Markdown("\n".join(lines))
+
 __all__ = ["Lesson", "start", "BATCHES", "SIZING_COLUMNS", "FLEET_COLUMNS", "traffic_summary",
            "traffic_chart", "totals_table", "sizing_table", "sizing_note", "cost_by_option_chart",
            "line_items_table", "fleets_table",
            "breakeven_sweeps", "breakeven_table", "breakeven_chart", "prices_note",
-           "used_prices_table", "worksheet_explorer"]
+           "used_prices_table", "worksheet_explorer", "idle_share", "answer_idle_share",
+           "breakeven_avg_rps", "fleet_capacity_avg_rps", "answer_breakeven_rps"]

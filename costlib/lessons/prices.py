@@ -20,6 +20,7 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
+from IPython.display import Markdown
 
 from costlib.bill.estimate import Estimate, estimate
 from costlib.bill.params import Params, load_params
@@ -385,6 +386,94 @@ def price_explorer(params: Params) -> widgets.PriceExplorer:
     return widgets.price_explorer(params)
 
 
+# --------------------------------------------------------------------------------------------
+# exercises
+
+
+def answer_oldest_price(result: Estimate, used: pd.DataFrame) -> Markdown:
+    """Exercise: the oldest price row the estimate used, its source and its age [days].
+
+    ``used`` is :func:`used_prices` (oldest first); the age is ``prices.as_of - as_of``, counted
+    on the day the prices are in force (``result.prices["in_force_on"]``).
+    """
+    if used.empty:
+        return Markdown("This estimate used no price row.")
+    first = used.iloc[0]
+    same = used[used["as_of"] == first["as_of"]]
+    others = (f" {len(same) - 1} other row(s) carry the same date." if len(same) > 1 else "")
+    return Markdown(
+        f"The oldest is **{first['service']} / {first['name']} / {first['dimension']}** "
+        f"({first['usd']:g} {first['unit']}), as of **{first['as_of']}**: "
+        f"{result.prices['in_force_on']} − {first['as_of']} = {int(first['age_days']):,} days old on "
+        f"the day the prices are in force. Its source: {first['source']}.{others}")
+
+
+def days_to_age_limit(used: pd.DataFrame, max_age_days: int) -> float:
+    """Days until the next used price passes the age limit [days] (NaN when none is left).
+
+    ``min(max_age_days - age_days)`` over the rows not yet older than the limit; the report's age
+    warning then gains a line without anything in the repository changing, unless
+    ``prices.as_of`` is pinned.
+    """
+    young = used[~used["older_than_limit"].astype(bool)]
+    if young.empty:
+        return float("nan")
+    return float((max_age_days - young["age_days"]).min())
+
+
+def answer_age_limit(used: pd.DataFrame, max_age_days: int) -> Markdown:
+    """Exercise: how many used prices are past the age limit, and how soon the next one is."""
+    old = int(used["older_than_limit"].sum())
+    days = days_to_age_limit(used, max_age_days)
+    text = f"{old} of the {len(used)} price rows used are older than {max_age_days} days."
+    if days != days:
+        return Markdown(text + " Every one is past the limit already.")
+    young = used[~used["older_than_limit"].astype(bool)]
+    nxt = young.loc[(max_age_days - young["age_days"]).idxmin()]
+    return Markdown(
+        text + f" The next to pass it is {nxt['service']} / {nxt['name']} / {nxt['dimension']} "
+        f"(as of {nxt['as_of']}, {int(nxt['age_days']):,} days old): {max_age_days} − "
+        f"{int(nxt['age_days']):,} = **{days:,.0f} days** after the day the prices are in force.")
+
+
+def instance_services(params: Params) -> dict[str, str]:
+    """The price-table service of each self-hosted option's instance (``ec2``, or ``sagemaker``
+    for ``ml.`` instances), keyed by option name."""
+    from costlib.bill.params import SelfHostedOption
+
+    return {n: ("sagemaker" if o.instance.startswith("ml.") else "ec2")
+            for n, o in params.options.items() if isinstance(o, SelfHostedOption)}
+
+
+def answer_instance_discount(params: Params, result: Estimate, pct: float = 20.0) -> Markdown:
+    """Exercise: ``pct`` off the instance prices only, and what it does to each option's total.
+
+    Re-prices with ``prices.discounts_pct`` on the instances' services alone
+    (:func:`instance_services`); the hand check is ``pct / 100 x`` the line items priced from
+    those services (the instance-hours), since nothing else moves.
+    """
+    services = sorted(set(instance_services(params).values()))
+    if not services:
+        return Markdown("This params file has no self-hosted option: no instance to discount, "
+                        "and no total changes.")
+    effect = discount_effect(params, {s: float(pct) for s in services})
+    t = effect.totals.set_index("option")
+    lines = [f"With {pct:g} % off every {' and '.join(services)} price (the instance-hours):"]
+    for o in result.options:
+        if o.kind != "self_hosted":
+            continue
+        r = t.loc[o.name]
+        hours = sum(li.monthly_usd for li in o.line_items if "instance-hours" in li.item)
+        lines.append(
+            f"- {o.name}: {r['before_usd_per_month']:,.0f} → **{r['after_usd_per_month']:,.0f} USD a "
+            f"month**, {-r['change_usd_per_month']:,.0f} USD less ({r['change_pct']:+.1f} %): {pct:g} % of its "
+            f"{hours:,.0f} USD of instance-hours.")
+    after = effect.comparison.after.cheapest
+    lines.append(f"\nThe cheapest option {'is still' if after == result.cheapest else 'becomes'} "
+                 f"**{after}**" + ("." if after == result.cheapest else f" (it was {result.cheapest})."))
+    return Markdown("\n".join(lines))
+
+
 __all__ = [
     "Lesson", "start", "EXAMPLE_OFFER", "BAD_OFFER", "PIN_DAY", "book_for", "used_prices",
     "PriceEffect", "before_after", "example_discounts", "discount_effect", "pinned_rows",
@@ -392,6 +481,8 @@ __all__ = [
     "used_prices_note", "region_note", "pin_example", "override_example",
     "lesson_bedrock_prices", "refresh_note", "age_chart", "price_cut_chart", "region_chart",
     "discount_chart", "bedrock_prices_chart", "price_explorer",
+    "answer_oldest_price", "days_to_age_limit", "answer_age_limit", "instance_services",
+    "answer_instance_discount",
     # views of the price tables, from costlib.tables.history
     "BEDROCK_TOKEN_DIMENSIONS", "CUT_FAMILIES", "KNOWN_GAPS", "LESSON_BEDROCK_MODELS",
     "KnownGap", "age_days", "age_summary", "all_price_rows", "bedrock_sources",

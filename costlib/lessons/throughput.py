@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 
 from costlib.core.errors import CostlibError
 from costlib.lessons import Lesson, start
@@ -820,6 +821,120 @@ def calibration_note(calib: pd.DataFrame) -> str:
             f"{calib['abs_error'].median():.1%}, worst factor {calib['factor_off'].max():.2f}")
 
 
+# --------------------------------------------------------------------------------------------
+# exercises
+
+
+def _fmt_row(r) -> str:
+    return (f"{r['concurrency']:,.1f} sequences per instance ({r['p95_ttft_ms']:,.0f} ms to the "
+            f"first token and {r['p95_tpot_ms']:,.1f} ms per output token at p95)")
+
+
+def _origin_note(setup: LessonSetup) -> str:
+    """A sentence when the setup is not the params file's own (no self-hosted option modelled)."""
+    if setup.origin.startswith("documented example"):
+        return (f"This params file has no self-hosted option the model covers, so the answers are "
+                f"for the {setup.origin} ({setup.model} on {setup.instance}). ")
+    return ""
+
+
+def answer_bounds_concurrency(setup: LessonSetup, bounds: pd.DataFrame) -> Markdown:
+    """Exercise: the concurrency the latency bounds allow together, and what binds it.
+
+    ``bounds`` is :func:`bounds_table` (no new search). The binding limit is the serving
+    point's: the bound met with no room left, or the KV cache (memory) when the batch is full
+    first. Each bound alone allows at least as much as all of them together.
+    """
+    t = bounds.set_index("variant")
+    key = "all the stated bounds" if "all the stated bounds" in t.index else t.index[0]
+    r = t.loc[key]
+    if np.isnan(r["concurrency"]):
+        return Markdown(_origin_note(setup) + f"No load meets {r['bounds']}: {r['note']}")
+    lines = [_origin_note(setup) + f"With {r['bounds']}, the load stops at {_fmt_row(r)}, limited by the {r['binding']}. "
+             f"Memory would hold {r['max_concurrency_memory']:,.0f} sequences per instance, so "
+             f"{r['concurrency'] / r['max_concurrency_memory']:.0%} of the KV slots are in use."]
+    for name, o in t.drop(index=key).iterrows():
+        if name == key:
+            continue
+        alone = ("infeasible: " + o["note"]) if np.isnan(o["concurrency"]) else \
+            f"{o['concurrency']:,.1f} sequences, limited by the {o['binding']}"
+        lines.append(f"- with the {name}: {alone}.")
+    if len(lines) > 1:
+        lines.insert(1, "\nEach bound on its own:")
+    return Markdown("\n".join(lines))
+
+
+def answer_doubled_prompt(setup: LessonSetup, by_context: pd.DataFrame) -> Markdown:
+    """Exercise: concurrency, cost per 1k tokens and cost per request when the prompt doubles.
+
+    Read from :func:`context_length_sweep` (its 1x and 2x rows, no new search). Cost per
+    request [USD] = USD per 1k tokens x (in + out tokens) / 1000.
+    """
+    rows = by_context.set_index("in_tokens")
+    one, two = float(round(setup.in_tokens)), float(round(setup.in_tokens * 2))
+    if one not in rows.index or np.isnan(rows.loc[one, "concurrency"]):
+        return Markdown("This setup's own prompt cannot be served within the bounds, so there is nothing to double.")
+    if two not in rows.index:
+        return Markdown(f"A {two:,.0f}-token prompt plus the answer exceeds {setup.model}'s context window: "
+                "it cannot be doubled.")
+    a, b = rows.loc[one], rows.loc[two]
+    if np.isnan(b["concurrency"]):
+        return Markdown(f"A {two:,.0f}-token prompt cannot be served within the bounds: {b['note']}")
+
+    limits = (f"limited by the {a['binding']} both times" if a["binding"] == b["binding"]
+              else f"limited by the {a['binding']}, then by the {b['binding']}")
+
+    def per_request(r, isl):
+        return r["usd_per_1k_tokens"] * (isl + setup.out_tokens) / 1000.0
+    return Markdown(f"From {one:,.0f} to {two:,.0f} prompt tokens, the concurrency goes from "
+            f"{a['concurrency']:,.1f} to **{b['concurrency']:,.1f}** sequences per instance "
+            f"({b['concurrency'] / a['concurrency'] - 1:+.0%}; {limits}); the cost per 1k tokens from {a['usd_per_1k_tokens']:.6f} to "
+            f"**{b['usd_per_1k_tokens']:.6f} USD** ({b['usd_per_1k_tokens'] / a['usd_per_1k_tokens'] - 1:+.0%}) "
+            f"and the cost per request from {per_request(a, one):.5f} to {per_request(b, two):.5f} USD "
+            f"({per_request(b, two) / per_request(a, one) - 1:+.0%}): each request carries "
+            f"{(two + setup.out_tokens) / (one + setup.out_tokens):.2f} × the tokens.")
+
+
+def answer_fp8(setup: LessonSetup, levers: pd.DataFrame, memory: pd.DataFrame) -> Markdown:
+    """Exercise: why FP8 weights (and KV) change the operating point and the price per token.
+
+    From :func:`levers_table` (the ``bf16`` and ``fp8 + fp8 KV`` rows) and
+    :func:`memory_breakdown` at the same TP degree with FP8 weights and KV (formulas only, no
+    search): weights [GiB per GPU] halve, the KV cache gets the room they free, and each KV entry
+    is half the bytes, so more sequences fit; every decode step streams half the bytes; on GPUs
+    with FP8 tensor cores (``fp8_dense_tflops`` in ``gpus.csv``) prefill runs at the FP8 rate.
+    """
+    t = levers.set_index("variant")
+    if "bf16" not in t.index or "fp8 + fp8 KV" not in t.index:
+        return Markdown("The levers table has no bf16 and FP8 rows to compare.")
+    tp = int(memory["tensor_parallel"].iloc[0])
+    fp8 = memory_breakdown(replace(setup, precision="fp8", kv_precision="fp8"), tensor_parallel=tp)
+    base = memory_breakdown(replace(setup, precision="bf16", kv_precision="bf16"), tensor_parallel=tp)
+
+    def gib(df, c):
+        return float(df.loc[df.component == c, "gib_per_gpu"].iloc[0])
+    _, gpu = _hardware(setup)
+    text = (f"At TP {tp}, FP8 weights take {gib(fp8, 'weights'):,.1f} GiB per GPU instead of "
+            f"{gib(base, 'weights'):,.1f}; the KV cache grows from {gib(base, 'kv cache'):,.1f} to "
+            f"{gib(fp8, 'kv cache'):,.1f} GiB and, at half the bytes per entry, holds "
+            f"{int(fp8['sequences_that_fit'].iloc[0]):,} sequences per replica instead of "
+            f"{int(base['sequences_that_fit'].iloc[0]):,}. Each decode step streams half the weight bytes. ")
+    if gpu.fp8_dense_tflops:
+        text += (f"The {gpu.name} has FP8 tensor cores ({gpu.fp8_dense_tflops:,.0f} against "
+                 f"{gpu.bf16_dense_tflops:,.0f} dense TFLOPS in bf16), so prefill runs "
+                 f"{gpu.fp8_dense_tflops / gpu.bf16_dense_tflops:.1f} × faster too. ")
+    else:
+        text += f"The {gpu.name} has no FP8 tensor cores, so prefill gains nothing. "
+    a, b = t.loc["bf16"], t.loc["fp8 + fp8 KV"]
+    if np.isnan(a["concurrency"]) or np.isnan(b["concurrency"]):
+        bad = "bf16" if np.isnan(a["concurrency"]) else "fp8 + fp8 KV"
+        return Markdown(text + f"At the bounds, {bad} is infeasible: {t.loc[bad, 'note']}")
+    return Markdown(text + f"At the same bounds the concurrency goes from {a['concurrency']:,.1f} to "
+                   f"**{b['concurrency']:,.1f}** and the cost per 1k tokens from "
+                   f"{a['usd_per_1k_tokens']:.6f} to **{b['usd_per_1k_tokens']:.6f} USD** "
+                   f"({b['usd_per_1k_tokens'] / a['usd_per_1k_tokens'] - 1:+.0%}).")
+
+
 __all__ = ["Lesson", "start", "LessonSetup", "EXAMPLE", "SPECULATIVE_EXAMPLE", "BOUND_WORDS",
            "LOAD_METRICS", "PUBLISHED_CURVE", "MISS_FACTOR", "REPORTED_MISS_REASONS", "BAND_ORDER",
            "lesson_setup", "describe", "base_point", "lesson_tp", "gpu_delivery", "memory_breakdown",
@@ -829,4 +944,5 @@ __all__ = ["Lesson", "start", "LessonSetup", "EXAMPLE", "SPECULATIVE_EXAMPLE", "
            "calibration_summary", "calibration_by_band", "calibration_misses", "misses_note",
            "weakest_rows", "setup_note", "memory_note", "calibration_note", "memory_chart",
            "roofline_chart", "prompt_cv_chart", "context_chart", "levers_chart",
-           "latency_load_chart", "calibration_chart", "point_explorer"]
+           "latency_load_chart", "calibration_chart", "point_explorer",
+           "answer_bounds_concurrency", "answer_doubled_prompt", "answer_fp8"]
