@@ -244,6 +244,28 @@ by_context.drop(columns=["note", "limited_by"]).round(
     {"concurrency": 1, "p95_ttft_ms": 0, "p95_tpot_ms": 1, "total_tokens_per_s": 1, "usd_per_1k_tokens": 6})
 
 # %% [markdown]
+# **Why does a longer window cost, even for the same requests?** A request carries an output
+# cap (its `max_tokens`). An engine that reserves KV memory when it admits a request
+# (TensorRT-LLM's default scheduler guarantees a started request is never evicted) holds the
+# prompt plus the whole cap, not the answer actually written; an engine that allocates KV blocks
+# as tokens are made (vLLM's paged cache) holds only what exists. When the cap is left at the
+# context window, going from an 8k to a 32k window multiplies what a reserving engine holds per
+# sequence, so fewer sequences fit, more requests wait for admission, and the price per token
+# rises, for exactly the same prompts and answers. Set `workload.max_output_tokens` to the cap
+# your clients send; the default is `out_tokens` (requests capped at what they use).
+
+# %%
+by_window = lesson.window_sweep(setup)
+lesson.window_note(by_window)
+
+# %%
+lesson.window_chart(by_window)
+
+# %%
+by_window.drop(columns=["note", "binding"]).round(
+    {"concurrency": 1, "total_tokens_per_s": 1, "usd_per_1k_tokens": 6})
+
+# %% [markdown]
 # **Which levers lower the price per token at the same latency bounds?** Smaller weights and KV
 # entries leave more room for sequences and shorten each decode step. FP8 also doubles the tensor
 # rate on GPUs that have FP8 units (H100, H200, L4, L40S), which speeds prefill; weight-only int8

@@ -27,6 +27,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Union
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
@@ -108,6 +109,13 @@ class Workload(Strict):
         Coefficient of variation of the prompt length [-]: 0 for fixed-size prompts; real
         chat and RAG traffic is well above 0, and the p95 prompt is what breaks the latency
         target. Used by the throughput model.
+    max_output_tokens : float, optional
+        The output cap requests carry (their ``max_tokens``) [tokens], at least ``out_tokens``.
+        A serving engine that reserves KV memory at admission (TensorRT-LLM's default
+        scheduler, ``kv_admission: reserve`` in engines.yaml) holds the prompt plus this cap per
+        sequence whatever the answer's length, so a cap left at the context window (an 8k or a
+        32k window) sets how many sequences fit. Default: ``out_tokens`` (requests capped at
+        what they use). Engines that allocate as tokens are made (vLLM) are not affected.
     traffic : TrafficSettings, optional
         The shape of the traffic over a week (see :mod:`costlib.bill.traffic`). Without it the
         profile is ``steady`` when ``p95_rps`` equals ``avg_rps`` (or is not given), and
@@ -120,7 +128,16 @@ class Workload(Strict):
     p95_rps: float | None = Field(None, gt=0)
     latency: LatencyTargets
     prompt_cv: float = Field(0.0, ge=0)
+    max_output_tokens: float | None = Field(None, gt=0)
     traffic: TrafficSettings | None = None
+
+    @model_validator(mode="after")
+    def _cap_covers_the_output(self):
+        cap = self.max_output_tokens
+        if cap is not None and np.any(np.asarray(cap) < np.asarray(self.out_tokens)):
+            raise ValueError(f"max_output_tokens {cap} is below out_tokens {self.out_tokens}: the "
+                             "cap a request carries must cover the tokens it generates")
+        return self
 
     @model_validator(mode="before")
     @classmethod

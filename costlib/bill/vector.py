@@ -60,7 +60,7 @@ STRUCTURAL_PATTERNS = (
 CONTINUOUS_TRAFFIC = ("workload.traffic.peak_rps", "workload.traffic.base_rps")
 
 THROUGHPUT_MODEL_INPUTS = ("workload.in_tokens", "workload.out_tokens", "workload.prompt_cv",
-                           "workload.latency.*")
+                           "workload.max_output_tokens", "workload.latency.*")
 """Inputs of the throughput model's SLO search: structural when an option derives throughput."""
 
 

@@ -485,6 +485,24 @@ def context_chart(table: pd.DataFrame) -> alt.HConcatChart:
     return alt.hconcat(conc, cost)
 
 
+def window_chart(table: pd.DataFrame) -> alt.HConcatChart:
+    """Two panels against the output cap (the window left after the prompt), one line per engine:
+    sequences the KV cache holds, and cost per 1k tokens, for the same requests."""
+    base = alt.Chart(table).mark_line(point=True).encode(
+        x=alt.X("window_tokens:Q", title="context window the cap is left at (tokens)",
+                scale=alt.Scale(type="log", base=2)),
+        color=alt.Color("engine:N", title="engine"))
+    slots = base.encode(
+        y=alt.Y("max_concurrency_memory:Q", title="sequences the KV cache holds (per instance)"),
+        tooltip=["engine", "window_tokens", "max_concurrency_memory", "concurrency", "limited_by"],
+    ).properties(width=WIDTH // 2 - 20, height=HEIGHT)
+    cost = base.encode(
+        y=alt.Y("usd_per_1k_tokens:Q", title="cost per 1k tokens (usd)"),
+        tooltip=["engine", "window_tokens", alt.Tooltip("usd_per_1k_tokens:Q", format=".6f")],
+    ).properties(width=WIDTH // 2 - 20, height=HEIGHT)
+    return alt.hconcat(slots, cost)
+
+
 def levers_chart(table: pd.DataFrame) -> alt.Chart:
     """Bars: cost per 1k tokens by precision / speculative decoding, at the same latency bounds."""
     data = table.dropna(subset=["usd_per_1k_tokens"])
@@ -651,7 +669,7 @@ def bedrock_prices_chart(long: pd.DataFrame, dimensions=("input", "output")) -> 
 
 __all__ = [
     "RENDERERS", "WIDTH", "HEIGHT", "ROW", "CATEGORY_COLORS", "CASE_COLORS",
-    "PLUMBING_CATEGORIES", "use_renderer", "category_color", "case_color",
+    "PLUMBING_CATEGORIES", "window_chart", "use_renderer", "category_color", "case_color",
     "monthly_cost_by_option", "cost_per_1k_tokens_curve", "hourly_profile_frame",
     "traffic_profile", "breakeven", "category_frame", "plumbing_share", "category_items_frame",
     "category_items", "lever_changes", "memory_chart", "roofline_chart", "prompt_cv_chart",

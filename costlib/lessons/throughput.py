@@ -31,7 +31,7 @@ from IPython.display import Markdown
 from costlib.core.errors import CostlibError
 from costlib.lessons import Lesson, start
 from costlib.lessons.charts import (calibration_chart, context_chart, latency_load_chart, levers_chart,
-                                    memory_chart, prompt_cv_chart, roofline_chart)
+                                    memory_chart, prompt_cv_chart, roofline_chart, window_chart)
 from costlib.lessons.widgets import point_explorer
 from costlib.formulas.throughput import calibration, load
 from costlib.tables import hardware as catalog
@@ -316,6 +316,58 @@ def context_length_sweep(setup: LessonSetup, multipliers=(0.5, 1.0, 2.0, 4.0, 8.
         sp, err = _try_point(setup.model, **setup.serving_kwargs(in_tokens=float(isl), tensor_parallel=tp))
         rows.append(_row(sp, err, setup, in_tokens=float(isl), context_tokens=float(isl + setup.out_tokens)))
     return pd.DataFrame(rows)
+
+
+WINDOWS = (8192, 16384, 32768, 131072)
+"""Context windows the output cap may be left at [tokens]: 8k, 16k, 32k, 128k."""
+
+
+def window_sweep(setup: LessonSetup, windows=WINDOWS, engines=("vllm", "trtllm")) -> pd.DataFrame:
+    """The same requests with their output cap left at a context window, per engine.
+
+    Every row serves the setup's requests (same prompt, same answers, same bounds); only the
+    ``max_tokens`` cap they carry changes, to ``window - prompt`` (what a cap left at the window
+    allows). An engine that reserves KV at admission holds ``prompt + cap`` per sequence
+    (:func:`costlib.formulas.throughput.serving.replica_slots`); one that allocates as tokens are
+    made holds what is generated. Columns: engine, window_tokens, cap_tokens,
+    max_concurrency_memory, concurrency, limited_by, binding, total_tokens_per_s,
+    usd_per_1k_tokens, note. Windows beyond the model's own are skipped.
+    """
+    m = catalog.get_model(setup.model)
+    rows, tp = [], lesson_tp(setup)
+    for engine in engines:
+        for window in windows:
+            if window > m.context_window or window <= setup.in_tokens + setup.out_tokens:
+                continue
+            cap = float(window - setup.in_tokens)
+            sp, err = _try_point(setup.model, **setup.serving_kwargs(
+                engine=engine, tensor_parallel=tp, reserved_out_tokens=cap))
+            rows.append(_row(sp, err, setup, engine=engine, window_tokens=float(window),
+                             cap_tokens=cap))
+    return pd.DataFrame(rows)
+
+
+def window_note(table: pd.DataFrame) -> Markdown:
+    """Per engine, the sequences and cost per 1k tokens at the shortest and longest window."""
+    parts = []
+    for engine, t in table.groupby("engine", sort=False):
+        ok = t.dropna(subset=["concurrency"])
+        if ok.empty:
+            parts.append(f"**{engine}**: no window is feasible ({'; '.join(sorted(set(t['note'])))})")
+            continue
+        a, b = ok.iloc[0], ok.iloc[-1]
+        same = a["max_concurrency_memory"] == b["max_concurrency_memory"]
+        change = b["usd_per_1k_tokens"] / a["usd_per_1k_tokens"] - 1.0
+        parts.append(
+            f"**{engine}** holds {a['max_concurrency_memory']:,.0f} sequences at a window of "
+            f"{a['window_tokens']:,.0f} tokens and {b['max_concurrency_memory']:,.0f} at "
+            f"{b['window_tokens']:,.0f}" + (" (it allocates as tokens are made, so the cap does not "
+                                            "matter)" if same else
+                                            f"; the cost per 1k tokens goes from "
+                                            f"{a['usd_per_1k_tokens']:.6f} to "
+                                            f"{b['usd_per_1k_tokens']:.6f} USD ({change:+.0%}), "
+                                            f"limited by {b['limited_by']}"))
+    return Markdown("For the same requests: " + "; ".join(parts) + ".")
 
 
 def _row(sp: ServingPoint | None, err: str, setup: LessonSetup, **keys) -> dict:
@@ -935,7 +987,7 @@ def answer_fp8(setup: LessonSetup, levers: pd.DataFrame, memory: pd.DataFrame) -
                    f"({b['usd_per_1k_tokens'] / a['usd_per_1k_tokens'] - 1:+.0%}).")
 
 
-__all__ = ["Lesson", "start", "LessonSetup", "EXAMPLE", "SPECULATIVE_EXAMPLE", "BOUND_WORDS",
+__all__ = ["WINDOWS", "window_sweep", "window_note", "window_chart", "Lesson", "start", "LessonSetup", "EXAMPLE", "SPECULATIVE_EXAMPLE", "BOUND_WORDS",
            "LOAD_METRICS", "PUBLISHED_CURVE", "MISS_FACTOR", "REPORTED_MISS_REASONS", "BAND_ORDER",
            "lesson_setup", "describe", "base_point", "lesson_tp", "gpu_delivery", "memory_breakdown",
            "decode_roofline", "concurrency_vs_prompt_cv", "prompt_cv_note", "context_length_sweep",

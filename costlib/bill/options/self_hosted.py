@@ -172,6 +172,9 @@ def resolve_throughput(name: str, opt: SelfHostedOption, ctx: Context) -> dict:
                       kv_precision=opt.kv_precision, in_tokens=w.in_tokens,
                       out_tokens=w.out_tokens, engine=opt.engine, prompt_cv=w.prompt_cv,
                       tensor_parallel=opt.tensor_parallel, speculative=opt.speculative)
+        cap = getattr(w, "max_output_tokens", None)
+        if cap is not None:
+            kwargs["reserved_out_tokens"] = float(cap)
         if opt.batch_size is not None:
             point = serving_point(opt.model, concurrency=float(opt.batch_size), **kwargs)
         else:

@@ -180,21 +180,30 @@ def _tp_candidates(n_gpus: int, model: catalog.ModelSpec, fixed: int | None) -> 
     return [t for t in (1, 2, 4, 8, 16) if t <= n_gpus and n_gpus % t == 0 and model.attention_heads % t == 0]
 
 
-def replica_slots(s: dict, in_tokens, out_tokens):
-    """Sequence slots of one replica's KV cache (see :func:`load.sequence_slots`)."""
+def replica_slots(s: dict, in_tokens, out_tokens, reserved_out_tokens=None):
+    """Sequence slots of one replica's KV cache (see :func:`load.sequence_slots`).
+
+    An engine that reserves at admission (``out_held`` 1, TensorRT-LLM's default scheduler) holds
+    KV for the prompt plus the request's output *cap* (``reserved_out_tokens``, default the output
+    itself); one that allocates as tokens are made (vLLM) holds what is generated, whatever the cap.
+    """
     _, kv_bytes = memory_concurrency(s, None, in_tokens, out_tokens)
     kv_per_token = s["kv_per_token"] + s.get("draft_kv_per_token", 0.0)
-    return load.sequence_slots(load.kv_token_capacity(kv_bytes, kv_per_token), in_tokens, out_tokens,
+    held_out = out_tokens
+    if s.get("out_held", 0.5) >= 1.0 and reserved_out_tokens is not None:
+        held_out = reserved_out_tokens
+    return load.sequence_slots(load.kv_token_capacity(kv_bytes, kv_per_token), in_tokens, held_out,
                                s["max_seqs"], s.get("out_held", 0.5))
 
 
 class _Replica:
     """One TP choice: its setup, slots and capacity, and the load model at that choice."""
 
-    def __init__(self, s, p, spec, replicas, tp, in_tokens, out_tokens, prompt_cv):
+    def __init__(self, s, p, spec, replicas, tp, in_tokens, out_tokens, prompt_cv,
+                 reserved_out_tokens=None):
         self.s, self.p, self.spec, self.replicas, self.tp = s, p, spec, replicas, tp
         self.L, self.O, self.cv = float(in_tokens), float(out_tokens), float(prompt_cv)
-        self.slots = float(replica_slots(s, in_tokens, out_tokens))
+        self.slots = float(replica_slots(s, in_tokens, out_tokens, reserved_out_tokens))
         self.budget = float(s["act_tokens"])
         self.capacity = float(load.capacity_rps(s, p, self.L, self.O, self.cv, spec, self.slots, self.budget)) \
             if self.slots >= 1 else 0.0
@@ -269,7 +278,8 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
                   in_tokens: float, out_tokens: float, concurrency: float | None = None,
                   rate: float | None = None, bounds: dict | None = None,
                   engine: str = "vllm", prompt_cv: float = 0.0, tensor_parallel: int | None = None,
-                  speculative: dict | None = None) -> ServingPoint:
+                  speculative: dict | None = None,
+                  reserved_out_tokens: float | None = None) -> ServingPoint:
     """Modelled operating point of ``model`` served on an instance (or ``gpus`` x ``gpu``).
 
     Parameters
@@ -300,6 +310,11 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
         Force the TP degree; by default every TP that fits is tried and the best kept.
     speculative : dict, optional
         ``{"acceptance_rate": a, "num_speculative_tokens": k, "draft_model": name}``.
+    reserved_out_tokens : float, optional
+        The output cap requests carry (their ``max_tokens``) [tokens], >= ``out_tokens``; an
+        engine that reserves KV at admission (``kv_admission: reserve``) holds the prompt plus
+        this cap per sequence, not the tokens actually made. Default: ``out_tokens``. With a cap
+        left at the context window, a longer window means fewer sequences for the same requests.
 
     Returns
     -------
@@ -324,6 +339,8 @@ def serving_point(model: str, *, instance: str | None = None, gpu: str | None = 
                 kv_precision=kv_precision, in_tokens=in_tokens, out_tokens=out_tokens,
                 concurrency=concurrency, rate=rate, bounds=bounds, engine=engine,
                 prompt_cv=prompt_cv, tensor_parallel=tensor_parallel, speculative=speculative)
+    if reserved_out_tokens is not None:  # only then part of the key: earlier points stay valid
+        args["reserved_out_tokens"] = reserved_out_tokens
     key = _memo_key(args)
     hit = _memo_get(key)
     if hit is None:
@@ -410,7 +427,7 @@ def clear_memo() -> None:
 
 def _serving_point(model: str, *, instance, gpu, gpus, precision, kv_precision, in_tokens,
                    out_tokens, concurrency, rate, bounds, engine, prompt_cv, tensor_parallel,
-                   speculative) -> ServingPoint:
+                   speculative, reserved_out_tokens=None) -> ServingPoint:
     """The operating point itself (what :func:`serving_point` memoises)."""
     given = [k for k, v in (("concurrency", concurrency), ("rate", rate), ("bounds", bounds)) if v]
     if len(given) != 1:
@@ -421,6 +438,11 @@ def _serving_point(model: str, *, instance, gpu, gpus, precision, kv_precision, 
     for name, v in (("in_tokens", in_tokens), ("out_tokens", out_tokens)):
         if not (isinstance(v, (int, float)) and v >= 1 and math.isfinite(v)):
             raise CostlibError(f"throughput: {name} is {v!r}; must be a number >= 1")
+    if reserved_out_tokens is not None and not (
+            isinstance(reserved_out_tokens, (int, float)) and math.isfinite(reserved_out_tokens)
+            and reserved_out_tokens >= out_tokens):
+        raise CostlibError(f"throughput: reserved_out_tokens is {reserved_out_tokens!r}; must be a "
+                           f"number >= out_tokens ({out_tokens:g}), the cap requests carry")
     if not (0 <= prompt_cv <= 5):
         raise CostlibError(f"throughput: prompt_cv is {prompt_cv}; must be between 0 and 5")
     if concurrency is not None and not (math.isfinite(concurrency) and concurrency >= 1):
@@ -435,9 +457,9 @@ def _serving_point(model: str, *, instance, gpu, gpus, precision, kv_precision, 
     kvp = catalog._norm(kv_precision) if kv_precision else ("fp8" if prec == "fp8" else "bf16")
     eng = catalog.get_engine(engine).for_gpu(g.name, mem_gib)
     p = engine_arrays(eng)
-    ctx_total = in_tokens + out_tokens
+    ctx_total = in_tokens + (out_tokens if reserved_out_tokens is None else reserved_out_tokens)
     if ctx_total > m.context_window:
-        raise CostlibError(f"throughput: in_tokens + out_tokens = {ctx_total:g} exceeds the {m.context_window}-token "
+        raise CostlibError(f"throughput: in_tokens + output cap = {ctx_total:g} exceeds the {m.context_window}-token "
                            f"context window of {m.name}")
     notes = []
     if g.name == "Inferentia2":
@@ -454,7 +476,8 @@ def _serving_point(model: str, *, instance, gpu, gpus, precision, kv_precision, 
             spec = _spec_setup(speculative, g, tp, prec, kvp, mem_gib, eng)
             s["draft_kv_per_token"] = spec["draft"]["kv_per_token"]
             s["w_bytes_mem"] = s["w_bytes"] + spec["draft"]["w_bytes"]
-        rep = _Replica(s, p, spec, n_gpus // tp, tp, in_tokens, out_tokens, prompt_cv)
+        rep = _Replica(s, p, spec, n_gpus // tp, tp, in_tokens, out_tokens, prompt_cv,
+                       reserved_out_tokens)
         if rep.slots >= 1 and rep.capacity > 0:
             reps.append(rep)
     hw = inst_name or f"{n_gpus} x {g.name}"
