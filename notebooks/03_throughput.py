@@ -263,7 +263,8 @@ lesson.window_chart(by_window)
 
 # %%
 by_window.drop(columns=["note", "binding"]).round(
-    {"concurrency": 1, "total_tokens_per_s": 1, "usd_per_1k_tokens": 6})
+    {"concurrency": 1, "p95_ttft_ms": 0, "p95_tpot_ms": 1, "total_tokens_per_s": 1,
+     "usd_per_1k_tokens": 6})
 
 # %% [markdown]
 # **Which levers lower the price per token at the same latency bounds?** Smaller weights and KV

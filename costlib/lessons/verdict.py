@@ -373,7 +373,7 @@ def find_crossing(params: Params, curve: pd.DataFrame | None = None,
 def crossings_table(params: Params, curve: pd.DataFrame) -> pd.DataFrame | str:
     """The crossing against the cheapest managed option and against each managed option.
 
-    One row per comparison: ``managed side``, ``crossing avg rps`` (blank when none),
+    One row per comparison: ``managed side``, ``crossing avg rps`` ("none in range" when none),
     ``times today's rate``, ``direction``, ``sign changes`` over the grid and a ``note``.
     """
     sides = option_sides(params)
@@ -384,9 +384,9 @@ def crossings_table(params: Params, curve: pd.DataFrame) -> pd.DataFrame | str:
     for m in [None, *managed] if len(managed) > 1 else [None]:
         c = find_crossing(params, curve, m)
         rows.append({"managed side": c.managed,
-                     "crossing avg rps": round(c.avg_rps, 3) if c.found else None,
+                     "crossing avg rps": round(c.avg_rps, 3) if c.found else "none in range",
                      "times today's rate": (float(f"{c.avg_rps / params.workload.avg_rps:.3g}")
-                                            if c.found else None),
+                                            if c.found else "none in range"),
                      "direction": c.direction, "sign changes": c.sign_changes, "note": c.note})
     return pd.DataFrame(rows)
 
