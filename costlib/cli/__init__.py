@@ -11,6 +11,9 @@
     Modelled tokens/s and latency of one serving configuration (:mod:`costlib.cli.throughput`).
 ``costlib prices list|show|refresh``
     The price tables, with sources and as-of dates (:mod:`costlib.cli.prices`).
+``costlib diff A [B] [--set dotted.key=value ...] [--all] [--format text|markdown|json]``
+    The change of every line item and total between two params files, or one file and its
+    overrides (:mod:`costlib.cli.diff`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from costlib.cli import diff as _diff
 from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
 from costlib.cli import prices as _prices
@@ -28,7 +32,7 @@ from costlib.cli import report as _report
 from costlib.cli import throughput as _throughput
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
-COMMANDS = (_estimate, _report, _levers, _throughput, _prices)
+COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff)
 """The command modules; each has ``register(subparsers)``."""
 
 
