@@ -11,6 +11,8 @@
     Modelled tokens/s and latency of one serving configuration (:mod:`costlib.cli.throughput`).
 ``costlib prices list|show|refresh``
     The price tables, with sources and as-of dates (:mod:`costlib.cli.prices`).
+``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json]``
+    The value of one input at which two options cost the same (:mod:`costlib.cli.breakeven`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -26,9 +28,11 @@ from costlib.cli import levers as _levers
 from costlib.cli import prices as _prices
 from costlib.cli import report as _report
 from costlib.cli import throughput as _throughput
+from costlib.cli import breakeven as _breakeven  # noqa: I001 - its own line, after the others
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
-COMMANDS = (_estimate, _report, _levers, _throughput, _prices)
+COMMANDS = (_estimate, _report, _levers, _throughput, _prices,
+            _breakeven)
 """The command modules; each has ``register(subparsers)``."""
 
 
