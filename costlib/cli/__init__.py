@@ -14,6 +14,8 @@
 ``costlib diff A [B] [--set dotted.key=value ...] [--all] [--format text|markdown|json]``
     The change of every line item and total between two params files, or one file and its
     overrides (:mod:`costlib.cli.diff`).
+``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json]``
+    The value of one input at which two options cost the same (:mod:`costlib.cli.breakeven`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from costlib.cli import breakeven as _breakeven
 from costlib.cli import diff as _diff
 from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
@@ -32,7 +35,7 @@ from costlib.cli import report as _report
 from costlib.cli import throughput as _throughput
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
-COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff)
+COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven)
 """The command modules; each has ``register(subparsers)``."""
 
 
