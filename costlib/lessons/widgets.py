@@ -339,6 +339,11 @@ def lever_explorer(params: Params) -> Explorer:
     result = estimate(params)
     controls = {key: ctl for key, ctl in candidates.items()
                 if _moves_the_bill(params, result, key, ctl)}
+    for key, ctl in candidates.items():
+        if key not in controls:
+            # closed now, not whenever the garbage collector runs: a dropped control left open
+            # stays in the notebook's saved widget state, in an order that varies between runs
+            ctl.close()
     return Explorer.build(params, controls, result)
 
 
