@@ -166,8 +166,12 @@ def _stable_widget_ids(nb: dict, text: str) -> str:
 
     for root in roots:
         visit(root)
+    # models no output displays: ordered by their content without ids (the model name first),
+    # never by the order the kernel happened to report them in
     leftovers = sorted((m for m in state if m not in mapping),
-                       key=lambda m: json.dumps(state[m].get("model_name", "")))
+                       key=lambda m: (json.dumps(state[m].get("model_name", "")),
+                                      re.sub(r"[0-9a-f]{32}", "",
+                                             json.dumps(state[m], sort_keys=True))))
     for model_id in leftovers:
         visit(model_id)
     return re.sub(r"[0-9a-f]{32}", lambda m: mapping.get(m.group(0), m.group(0)), text)
