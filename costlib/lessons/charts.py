@@ -485,6 +485,31 @@ def context_chart(table: pd.DataFrame) -> alt.HConcatChart:
     return alt.hconcat(conc, cost)
 
 
+def dashed_cost_lines(curve: pd.DataFrame, x: str, x_title: str, y_title: str, dash: str,
+                      dash_title: str, order: list, color: str, now: float | None = None
+                      ) -> alt.LayerChart:
+    """Monthly cost against a volume on log-log axes, one colour, one dash pattern per ``dash``
+    value (in ``order``), and a dotted rule at the params file's own volume ``now``.
+
+    The shared form of lesson 04's store curves and lesson 05's entry-point curves: ``curve`` has
+    the columns ``x``, ``monthly_usd`` and ``dash``.
+    """
+    lines = alt.Chart(curve).mark_line(
+        point=alt.OverlayMarkDef(color=color, filled=True), color=color).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log")),
+        y=alt.Y("monthly_usd:Q", title=y_title, scale=alt.Scale(type="log")),
+        strokeDash=alt.StrokeDash(f"{dash}:N", title=dash_title, sort=order),
+        tooltip=[dash, alt.Tooltip(f"{x}:Q", format=",.0f"),
+                 alt.Tooltip("monthly_usd:Q", format=",.2f")],
+    )
+    layers = [lines]
+    if now is not None:
+        rule = pd.DataFrame({x: [float(now)]})
+        layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3], color="gray").encode(
+            x=f"{x}:Q"))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+
+
 def window_chart(table: pd.DataFrame) -> alt.HConcatChart:
     """Two panels against the output cap (the window left after the prompt), one line per engine:
     sequences the KV cache holds, and cost per 1k tokens, for the same requests."""
@@ -669,7 +694,7 @@ def bedrock_prices_chart(long: pd.DataFrame, dimensions=("input", "output")) -> 
 
 __all__ = [
     "RENDERERS", "WIDTH", "HEIGHT", "ROW", "CATEGORY_COLORS", "CASE_COLORS",
-    "PLUMBING_CATEGORIES", "window_chart", "use_renderer", "category_color", "case_color",
+    "PLUMBING_CATEGORIES", "window_chart", "dashed_cost_lines", "use_renderer", "category_color", "case_color",
     "monthly_cost_by_option", "cost_per_1k_tokens_curve", "hourly_profile_frame",
     "traffic_profile", "breakeven", "category_frame", "plumbing_share", "category_items_frame",
     "category_items", "lever_changes", "memory_chart", "roofline_chart", "prompt_cv_chart",

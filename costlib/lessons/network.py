@@ -32,7 +32,7 @@ from IPython.display import Markdown
 from costlib.bill.params import Params, with_overrides
 from costlib.core.units import HOURS_PER_MONTH
 from costlib.lessons import Lesson, start
-from costlib.lessons.charts import CATEGORY_COLORS, HEIGHT, WIDTH, case_color
+from costlib.lessons.charts import CATEGORY_COLORS, HEIGHT, WIDTH, case_color, dashed_cost_lines
 
 NETWORK_COLOR = CATEGORY_COLORS["network"]
 """The network category's colour (:data:`costlib.lessons.charts.CATEGORY_COLORS`)."""
@@ -611,23 +611,9 @@ def entry_curve(params: Params, factors=None) -> pd.DataFrame:
 def entry_chart(curve: pd.DataFrame, requests_now: float | None = None) -> alt.LayerChart:
     """Lines: the entry point's monthly cost against requests a month (log-log), network colour
     with one dash pattern per entry; a dotted rule at this params file's requests."""
-    entries = list(ENTRIES.values())
-    lines = alt.Chart(curve).mark_line(
-        point=alt.OverlayMarkDef(color=NETWORK_COLOR, filled=True), color=NETWORK_COLOR).encode(
-        x=alt.X("requests_per_month:Q", title="requests per month (log scale)",
-                scale=alt.Scale(type="log")),
-        y=alt.Y("monthly_usd:Q", title="entry point cost per month (usd, log scale)",
-                scale=alt.Scale(type="log")),
-        strokeDash=alt.StrokeDash("entry:N", title="entry point", sort=entries),
-        tooltip=["entry", alt.Tooltip("requests_per_month:Q", format=",.0f"),
-                 alt.Tooltip("monthly_usd:Q", format=",.2f")],
-    )
-    layers = [lines]
-    if requests_now is not None:
-        rule = pd.DataFrame({"requests_per_month": [float(requests_now)]})
-        layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3], color="gray").encode(
-            x="requests_per_month:Q"))
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return dashed_cost_lines(curve, "requests_per_month", "requests per month (log scale)",
+                             "entry point cost per month (usd, log scale)", "entry", "entry point",
+                             list(ENTRIES.values()), NETWORK_COLOR, requests_now)
 
 
 def entry_note(params: Params, result) -> Markdown:

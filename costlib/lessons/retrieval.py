@@ -37,7 +37,7 @@ from costlib.bill.params import Params, with_overrides
 from costlib.core.errors import CostlibError
 from costlib.core.units import HOURS_PER_MONTH
 from costlib.lessons import Lesson, start
-from costlib.lessons.charts import CATEGORY_COLORS, HEIGHT, WIDTH
+from costlib.lessons.charts import CATEGORY_COLORS, HEIGHT, WIDTH, dashed_cost_lines
 
 RETRIEVAL_COLOR = CATEGORY_COLORS["retrieval"]
 """The retrieval category's colour (:data:`costlib.lessons.charts.CATEGORY_COLORS`)."""
@@ -285,24 +285,10 @@ def store_curve(case: RetrievalCase, corpus_chunks=None) -> pd.DataFrame:
 def store_chart(curve: pd.DataFrame, corpus_now: float | None = None) -> alt.LayerChart:
     """Lines: each store's monthly cost against corpus size (log-log), retrieval colour, one
     dash pattern per store; a dotted rule at the params file's corpus."""
-    stores = list(STORES.values())
     curve = curve.dropna(subset=["monthly_usd"])
-    lines = alt.Chart(curve).mark_line(
-        point=alt.OverlayMarkDef(color=RETRIEVAL_COLOR, filled=True), color=RETRIEVAL_COLOR).encode(
-        x=alt.X("corpus_chunks:Q", title="chunks in the corpus (log scale)",
-                scale=alt.Scale(type="log")),
-        y=alt.Y("monthly_usd:Q", title="vector store cost per month (usd, log scale)",
-                scale=alt.Scale(type="log")),
-        strokeDash=alt.StrokeDash("store:N", title="vector store", sort=stores),
-        tooltip=["store", alt.Tooltip("corpus_chunks:Q", format=",.0f"),
-                 alt.Tooltip("monthly_usd:Q", format=",.2f")],
-    )
-    layers = [lines]
-    if corpus_now is not None:
-        rule = pd.DataFrame({"corpus_chunks": [float(corpus_now)]})
-        layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3], color="gray").encode(
-            x="corpus_chunks:Q"))
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return dashed_cost_lines(curve, "corpus_chunks", "chunks in the corpus (log scale)",
+                             "vector store cost per month (usd, log scale)", "store",
+                             "vector store", list(STORES.values()), RETRIEVAL_COLOR, corpus_now)
 
 
 def store_note(case: RetrievalCase) -> Markdown:
