@@ -298,32 +298,13 @@ def retry_accounting(demand_rps, allowed, policy="budgeted", max_attempts=3,
         return _retry_accounting_steps(demand_rps, allowed, policy, max_attempts,
                                        budget_fraction, billed_share, discarded_fraction,
                                        weights, next_demand_rps)
+    # a series of steps is the one-scenario case of the distinct-steps form: every step once,
+    # each followed by the next (periodic); a single value is an aggregate with no next step
     d = np.atleast_1d(np.asarray(demand_rps, dtype=float))
-    exc = np.atleast_1d(throttled_rps(d, allowed))
-    served = d - exc
-    disc = discarded_fraction * served
-    if policy == "none" or max_attempts < 2:
-        retries = np.zeros_like(d)
-        extra = np.zeros_like(d)
-        unserved = exc
-    elif policy == "naive":
-        retries = np.atleast_1d(naive_retry_rps(d, allowed, max_attempts)) + disc
-        extra = (np.atleast_1d(naive_retry_rps(d, allowed, max_attempts)) * billed_share + disc)
-        unserved = exc
-    else:
-        want = exc + disc
-        cap = budget_fraction * d
-        retries = np.minimum(want, cap)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share_thr = np.where(want > 0, exc / np.where(want > 0, want, 1.0), 0.0)
-        r_thr = retries * share_thr
-        extra = r_thr * billed_share + retries * (1.0 - share_thr)
-        recovered = np.atleast_1d(recovered_rps(r_thr, d, allowed)) if d.size > 1 else r_thr
-        unserved = exc - recovered
-    month = SECONDS_PER_MONTH
-    return {k: float(np.mean(v)) * month for k, v in
-            {"throttled": exc, "retries": retries, "extra_billed": extra,
-             "unserved": np.maximum(unserved, 0.0)}.items()}
+    acc = _retry_accounting_steps(d[None, :], allowed, policy, max_attempts, budget_fraction,
+                                  billed_share, discarded_fraction, np.ones(d.size),
+                                  np.roll(d, -1)[None, :] if d.size > 1 else None)
+    return {k: float(v[0]) for k, v in acc.items()}
 
 
 def _retry_accounting_steps(d, allowed, policy, max_attempts, budget_fraction, billed_share,
