@@ -112,6 +112,20 @@ lesson.lever_changes_chart(report)
 lesson.levers_before_after(report)
 
 # %% [markdown]
+# **Where does the largest saving come from?** The lever that takes most off the cheapest
+# option's bill, pulled alone, line item by line item: from the total before, one bar per line
+# item it changes (red up, green down; the eight largest, the rest summed), to the total after.
+
+# %%
+change = lesson.largest_lever(params, report, result)
+display(lesson.lever_waterfall_note(change))
+lesson.lever_waterfall_chart(change)
+
+# %% [markdown]
+# The same chart for any change to a params file: `costlib diff PARAMS --set KEY=VALUE --format
+# html --out diff.html` draws one waterfall per option whose total moves.
+
+# %% [markdown]
 # **Which inputs move the total most?** For each option, the change from today's bill with each
 # input at its low and at its high value; the panels list the inputs in the order of the
 # cheapest option's ranking.

@@ -100,6 +100,28 @@ lesson.crossing_chart(curve, crossing, params.workload.avg_rps)
 lesson.crossings_table(params, curve)
 
 # %% [markdown]
+# **Where does self-hosting tie with the managed API?** The traffic is one thing that could flip
+# the verdict; a price is another. Take the cheapest managed API of this file and its cheapest
+# self-hosted fleet, and move one input: the managed model's price per 1M input tokens, the
+# figure a price cut or a negotiated discount changes. Every other key keeps its value.
+#
+# Both bills are priced again at each value of the price, on the whole bill; where their
+# difference changes sign, bisection on that bill narrows the tie to a part in a billion. It is
+# not a straight-line guess: the rest of the bill (plumbing, operations) comes along at every
+# value. The range is a tenth to ten times today's price; the dotted rule is today's price, a
+# solid rule a tie, a dashed one a step of the bill.
+
+# %%
+tie = lesson.tie_breakeven(params, result)
+display(lesson.tie_note(tie, result))
+lesson.tie_chart(tie)
+
+# %% [markdown]
+# A managed price above the tie makes the fleet the cheaper choice; below it, the managed API
+# stays ahead. `costlib breakeven PARAMS --key KEY --between A B` solves the same for any
+# numeric key of the file, and `--chart FILE.svg` draws this chart.
+
+# %% [markdown]
 # **How does the idle tax arise?** For each self-hosted fleet of this file, the average
 # instances billed, split into the share that serves traffic and the share that idles.
 

@@ -1,5 +1,9 @@
 """``costlib breakeven PARAMS --key KEY --between A B``: the value of one input at which two
-options cost the same (:func:`costlib.whatif.breakeven.breakeven`)."""
+options cost the same (:func:`costlib.whatif.breakeven.breakeven`).
+
+``--chart FILE.svg`` also writes the break-even chart (:func:`costlib.lessons.charts.breakeven_chart`:
+both bills across the range, a rule at each crossing and at today's value) as SVG, through a
+temporary file renamed into place."""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--hi", type=float, help="top of the range (default: ten times the value)")
     p.add_argument("--grid", type=int, default=64, help="points of the first sweep (default 64)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--chart", metavar="FILE.svg",
+                   help="also write the chart of both bills across the range as SVG")
     p.add_argument("--set", action="append", metavar="dotted.key=value",
                    help="override any key of the file first (repeatable)")
     p.set_defaults(func=_cmd_breakeven)
@@ -38,9 +44,20 @@ def _cmd_breakeven(args) -> int:
     from costlib.bill.params import load_params, parse_set_overrides
     from costlib.whatif.breakeven import breakeven
 
+    from costlib.core.errors import CostlibError
+
+    if args.chart and not str(args.chart).lower().endswith(".svg"):
+        raise CostlibError(f"breakeven: --chart {args.chart}: the chart is written as SVG; "
+                           "give a file name ending in .svg")
     params = load_params(args.params, parse_set_overrides(args.set))
     a, b = args.between
     result = breakeven(params, args.key, a, b, lo=args.lo, hi=args.hi, grid=args.grid)
+    if args.chart:
+        from costlib.cli.diff import write_atomic
+        from costlib.lessons.charts import breakeven_chart
+        from costlib.lessons.summary import chart_svg
+
+        write_atomic(args.chart, chart_svg(breakeven_chart(result)), what="breakeven")
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -4,7 +4,10 @@
 against itself with the overrides; with both, the overrides apply to B. The totals come first,
 then the changed line items of each option (``--all`` lists the unchanged ones too).
 ``--format markdown`` prints GitHub-flavoured tables for a pull-request comment; ``--json`` the
-dict of :func:`costlib.whatif.diff.diff_to_dict`. pandas and the bill are imported inside the
+dict of :func:`costlib.whatif.diff.diff_to_dict`; ``--format html`` a self-contained page (no
+script, inline SVG) with the totals, a waterfall chart per changed option and the changed items.
+``--out FILE`` writes any format to FILE instead of printing it, through a temporary file in the
+same folder renamed into place, so a failure never leaves half a file. pandas and the bill are imported inside the
 handler, so ``costlib --help`` stays light.
 """
 
@@ -12,6 +15,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
+
+from costlib.core.errors import CostlibError
 
 
 def register(subparsers) -> None:
@@ -27,8 +35,11 @@ def register(subparsers) -> None:
              "--set workload.avg_rps=20 (repeatable)",
     )
     p.add_argument("--all", action="store_true", help="list unchanged line items too")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                   help="text tables (default), GitHub-flavoured markdown, or JSON")
+    p.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text",
+                   help="text tables (default), GitHub-flavoured markdown, JSON, or a "
+                        "self-contained HTML page with a waterfall chart per changed option")
+    p.add_argument("--out", metavar="FILE",
+                   help="write to FILE (any format) instead of standard output")
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(func=_cmd_diff)
 
@@ -111,6 +122,78 @@ def format_diff(totals, items, before_label: str, after_label: str, *, show_all:
     return "\n".join(lines)
 
 
+def write_atomic(path, text: str, what: str = "diff") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed into place.
+
+    A failure leaves ``path`` as it was (absent or the old file), never half written.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CostlibError(f"{what}: --out {path}: folder {folder} does not exist; create it or "
+                           "choose another path")
+    if path.is_dir():
+        raise CostlibError(f"{what}: --out {path} is a folder; give a file name")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def format_diff_html(before, after, before_label: str, after_label: str, *,
+                     show_all: bool = False) -> str:
+    """The diff as one self-contained HTML page: the totals, then per changed option its
+    waterfall chart (:func:`costlib.lessons.charts.waterfall_chart`) and its changed items."""
+    import html as _html
+
+    from costlib.lessons import charts, summary
+    from costlib.whatif.diff import diff_estimates, diff_totals, waterfall_frame
+
+    e = _html.escape
+    totals, items = diff_totals(before, after), diff_estimates(before, after)
+    title = f"costlib diff: {before_label} -> {after_label}"
+    out = ["<h1>What the change does to the bill</h1>",
+           f'<p class="muted">before: <code>{e(before_label)}</code><br>after: '
+           f'<code>{e(after_label)}</code> · USD per month · a month is 730 hours</p>',
+           "<h2 id=\"totals\">Totals</h2>"]
+    frame = totals.rename(columns={"before_usd": "before usd", "after_usd": "after usd",
+                                   "change_usd": "change usd", "change_pct": "change %"})
+    out.append(summary._table(frame, {"before usd": ",.2f", "after usd": ",.2f",
+                                      "change usd": "+,.2f", "change %": "+.1f"}))
+    changed = list(totals.loc[totals["status"] != "same", "option"])
+    if not changed:
+        out.append("<p>No option's total changes.</p>")
+    for option in changed:
+        t = totals.set_index("option").loc[option]
+        out.append(f"<h2>{e(option)}: {_usd(t.before_usd)} -&gt; {_usd(t.after_usd)} USD/month "
+                   f"({e(_signed(t.change_usd))}, {e(_pct(t.change_pct))})</h2>")
+        out.append("<h3>Where does the change come from, line item by line item?</h3>")
+        w = waterfall_frame(before, after, option)
+        out.append(summary.svg_image(charts.waterfall_chart(w),
+                                     alt=f"waterfall of {option}'s monthly bill"))
+        if (w["items"] > 1).any():
+            out.append('<p class="muted">The eight largest changes are drawn one by one; the '
+                       'rest are summed into one step.</p>')
+        group = items[items["option"] == option]
+        shown = group if show_all else group[group["status"] != "same"]
+        shown = shown[["category", "item", "unit", "before_usd", "after_usd", "change_usd",
+                       "change_pct", "status"]].rename(columns={
+            "before_usd": "before usd", "after_usd": "after usd", "change_usd": "change usd",
+            "change_pct": "change %"})
+        out.append(summary._table(shown, {"before usd": ",.2f", "after usd": ",.2f",
+                                          "change usd": "+,.2f", "change %": "+.1f"}))
+        unchanged = int((group["status"] == "same").sum())
+        if unchanged and not show_all:
+            out.append(f'<p class="muted">{unchanged} unchanged line item'
+                       f'{"s" if unchanged != 1 else ""} not listed (--all lists them).</p>')
+    return summary.html_page(title, out)
+
+
 def _label(path: str, pairs: list[str] | None) -> str:
     return " ".join([path, *(f"--set {p}" for p in pairs or [])])
 
@@ -129,9 +212,16 @@ def _cmd_diff(args) -> int:
     fmt = "json" if args.json else args.format
     if fmt == "json":
         out = {"before": before_label, "after": after_label, **diff_to_dict(before, after)}
-        print(json.dumps(out, indent=2, default=str))
+        text = json.dumps(out, indent=2, default=str)
+    elif fmt == "html":
+        text = format_diff_html(before, after, before_label, after_label, show_all=args.all)
     else:
-        print(format_diff(diff_totals(before, after), diff_estimates(before, after),
-                          before_label, after_label, show_all=args.all,
-                          markdown=fmt == "markdown"))
+        text = format_diff(diff_totals(before, after), diff_estimates(before, after),
+                           before_label, after_label, show_all=args.all,
+                           markdown=fmt == "markdown")
+    if args.out:
+        write_atomic(args.out, text if text.endswith("\n") else text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
     return 0

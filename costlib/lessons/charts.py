@@ -702,3 +702,180 @@ __all__ = [
     "context_chart", "levers_chart", "calibration_chart", "age_chart", "price_cut_chart",
     "region_chart", "before_after_chart", "bedrock_prices_chart",
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# what would flip the verdict, and what a change does: break-even and waterfall (issue 13)
+
+PAIR_COLORS = ("#4c78a8", "#f58518")
+"""Colours of the two options of a break-even chart, in the order the break-even names them."""
+
+WATERFALL_COLORS = {"total": "#bab0ac", "increase": "#e45756", "decrease": "#54a24b"}
+"""Colours of a waterfall's bars: the totals grey, a step up red, a step down green."""
+
+CROSSING_MARKS = {"tie": [1, 0], "jump": [6, 3], "now": [2, 3]}
+"""Dash pattern of each rule of a break-even chart: a root (both options cost the same) solid, a
+jump of the bill dashed, the params file's current value dotted."""
+
+_KEY_UNITS = {
+    "usd_per_1m_input_tokens": "input price (usd per 1m tokens)",
+    "usd_per_1m_output_tokens": "output price (usd per 1m tokens)",
+    "usd_per_instance_hour": "instance price (usd per instance-hour)",
+}
+
+
+def key_title(key: str) -> str:
+    """A lowercase axis title for a break-even key, with its unit when it is known.
+
+    >>> key_title("options.bedrock_llama31_70b.usd_per_1m_input_tokens")
+    'bedrock_llama31_70b input price (usd per 1m tokens)'
+    >>> key_title("traffic")
+    'average request rate, whole profile scaled (requests/s)'
+    """
+    if key in ("traffic", "workload.avg_rps"):
+        return ("average request rate, whole profile scaled (requests/s)" if key == "traffic"
+                else "average request rate (requests/s)")
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "options" and parts[2] in _KEY_UNITS:
+        return f"{parts[1]} {_KEY_UNITS[parts[2]]}"
+    return key.lower()
+
+
+def breakeven_frame(b) -> pd.DataFrame:
+    """Both options' monthly bills across a break-even's grid, tidy.
+
+    Parameters
+    ----------
+    b : costlib.whatif.breakeven.Breakeven
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``value`` [unit of the key], ``option`` (the two in ``b.options``' order) and
+        ``monthly_usd`` [USD/month]: one row per grid point and option, plus one per crossing
+        and option at the crossing itself (so the lines pass through it).
+    """
+    values = list(map(float, b.grid["values"]))
+    frames = []
+    for name, side in zip(b.options, ("a", "b")):
+        vals = values + [c.value for c in b.crossings]
+        usd = list(map(float, b.grid[name])) + [getattr(c, f"cost_{side}_usd") for c in b.crossings]
+        frames.append(pd.DataFrame({"value": vals, "option": name, "monthly_usd": usd}))
+    out = pd.concat(frames, ignore_index=True)
+    out["rank"] = out["option"].map({n: i for i, n in enumerate(b.options)})
+    return (out.sort_values(["rank", "value"], kind="stable").drop(columns="rank")
+            .reset_index(drop=True))
+
+
+def breakeven_marks(b) -> pd.DataFrame:
+    """The rules of a break-even chart: one per crossing and one at the current value.
+
+    Columns: ``mark`` (``"tie"`` for a root, ``"jump"`` for a step of the bill, ``"now"`` for
+    the params file's value), ``value`` [unit of the key], ``monthly_usd`` (the bill there, NaN
+    for ``now``) and ``label`` (the text beside the rule).
+    """
+    rows = [{"mark": "tie" if c.kind == "root" else "jump", "value": c.value,
+             "monthly_usd": c.cost_usd,
+             "label": f"{'tie' if c.kind == 'root' else 'jump'} at {c.value:,.4g}"}
+            for c in b.crossings]
+    if b.current is not None and b.lo <= b.current <= b.hi:
+        rows.append({"mark": "now", "value": float(b.current), "monthly_usd": float("nan"),
+                     "label": f"now {b.current:,.4g}"})
+    return pd.DataFrame(rows, columns=["mark", "value", "monthly_usd", "label"])
+
+
+def breakeven_chart(b, x_title: str | None = None) -> alt.LayerChart:
+    """Where do two options cost the same? Both monthly bills across one input.
+
+    Parameters
+    ----------
+    b : costlib.whatif.breakeven.Breakeven
+    x_title : str, optional
+        Axis title of the input (default :func:`key_title` of ``b.key``).
+
+    Notes
+    -----
+    Lines: both options' bills on the break-even's grid. A solid rule marks each root (the
+    options cost the same there), a dashed rule each jump (a step of the bill carries the
+    difference across zero), a dotted grey rule the params file's value; each rule is labelled.
+    The x axis is logarithmic when the range spans ten times or more, the y axis when the bills
+    do. No title: the question goes in the text above.
+    """
+    data = breakeven_frame(b)
+    marks = breakeven_marks(b)
+    log_x = b.lo > 0 and b.hi / b.lo >= 10
+    usd = data["monthly_usd"]
+    log_y = bool(usd.min() > 0 and usd.max() / usd.min() >= 10)
+    x_scale = alt.Scale(type="log", domain=[b.lo, b.hi], nice=False) if log_x else alt.Scale(
+        domain=[b.lo, b.hi], nice=False)
+    x = alt.X("value:Q", title=x_title or key_title(b.key), scale=x_scale)
+    y_title = "monthly cost (usd, log scale)" if log_y else "monthly cost (usd)"
+    color = alt.Color("option:N", title="option", sort=list(b.options),
+                      scale=alt.Scale(domain=list(b.options), range=list(PAIR_COLORS)))
+    y_scale = (alt.Scale(type="log", domain=[float(usd.min()) / 1.1, float(usd.max()) * 1.1],
+                         nice=False) if log_y else alt.Scale(zero=False))
+    lines = alt.Chart(data).mark_line().encode(
+        x=x, y=alt.Y("monthly_usd:Q", title=y_title, scale=y_scale),
+        color=color,
+        tooltip=["option", alt.Tooltip("value:Q", format=",.4g"),
+                 alt.Tooltip("monthly_usd:Q", format=",.0f")])
+    layers = [lines]
+    if len(marks):
+        kinds = [k for k in CROSSING_MARKS if k in set(marks["mark"])]
+        dash = alt.StrokeDash("mark:N", title=None, sort=kinds, scale=alt.Scale(
+            domain=kinds, range=[CROSSING_MARKS[k] for k in kinds]))
+        rule_color = alt.condition(alt.datum.mark == "now", alt.value("gray"), alt.value("black"))
+        layers.append(alt.Chart(marks).mark_rule().encode(
+            x=alt.X("value:Q", scale=x_scale), strokeDash=dash, color=rule_color,
+            tooltip=["mark", alt.Tooltip("value:Q", format=",.6g"),
+                     alt.Tooltip("monthly_usd:Q", format=",.0f")]))
+        for i, rec in enumerate(marks.itertuples()):  # labels stacked, so near rules stay legible
+            layers.append(alt.Chart(marks.iloc[[i]]).mark_text(
+                align="left", dx=4, baseline="top", fontSize=11,
+                color="gray" if rec.mark == "now" else "black").encode(
+                x=alt.X("value:Q", scale=x_scale), y=alt.value(4 + 14 * i), text="label:N"))
+        crossings = marks[marks["mark"] != "now"]
+        if len(crossings):
+            layers.append(alt.Chart(crossings).mark_point(filled=True, size=70, color="black")
+                          .encode(x=alt.X("value:Q", scale=x_scale),
+                                  y=alt.Y("monthly_usd:Q", scale=y_scale),
+                                  tooltip=["mark", alt.Tooltip("value:Q", format=",.6g"),
+                                           alt.Tooltip("monthly_usd:Q", format=",.0f")]))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+
+
+def waterfall_chart(frame: pd.DataFrame, x_title: str = "monthly cost (usd)") -> alt.LayerChart:
+    """What does a change do to one option's bill? A waterfall from the total before to after.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`costlib.whatif.diff.waterfall_frame`.
+    x_title : str
+        Axis title, lowercase with units.
+
+    Notes
+    -----
+    Horizontal bars read top to bottom: the total before (grey, from 0), one bar per step from
+    where the last ended (red up, green down, :data:`WATERFALL_COLORS`), the total after. Each
+    step is labelled with its signed change, since a small step is thin on an axis from 0.
+    """
+    order = list(frame["step"])
+    data = frame.assign(label=[f"{c:,.0f}" if k == "total" else f"{c:+,.0f}"
+                               for c, k in zip(frame["change_usd"], frame["kind"])],
+                        right=frame[["start_usd", "end_usd"]].max(axis=1))
+    kinds = [k for k in WATERFALL_COLORS if k in set(frame["kind"])]
+    y = alt.Y("step:N", title=None, sort=order, axis=alt.Axis(labelLimit=360))
+    bars = alt.Chart(data).mark_bar().encode(
+        y=y, x=alt.X("start_usd:Q", title=x_title), x2="end_usd:Q",
+        color=alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(
+            domain=kinds, range=[WATERFALL_COLORS[k] for k in kinds])),
+        tooltip=["step", "kind", "category", alt.Tooltip("change_usd:Q", format="+,.2f"),
+                 alt.Tooltip("end_usd:Q", format=",.2f", title="runs to (usd)")])
+    text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
+        y=y, x="right:Q", text="label:N")
+    return (bars + text).properties(width=WIDTH - 120, height=_rows_height(len(frame), 26, 80))
+
+
+__all__ += ["PAIR_COLORS", "WATERFALL_COLORS", "CROSSING_MARKS", "key_title", "breakeven_frame",
+            "breakeven_marks", "breakeven_chart", "waterfall_chart"]

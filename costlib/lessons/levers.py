@@ -139,6 +139,87 @@ def lever_note(report: pd.DataFrame, result: Estimate) -> Markdown:
 
 
 # --------------------------------------------------------------------------------------------
+# one lever, line by line: a waterfall of the largest saving on the cheapest option
+
+
+@dataclass(frozen=True)
+class LeverChange:
+    """The largest lever on the cheapest option, pulled alone, before and after.
+
+    Attributes
+    ----------
+    lever : str
+        The lever's name.
+    option : str
+        The option it is drawn for (the file's cheapest).
+    overrides : dict
+        The params keys the lever sets.
+    before, after : Estimate
+        The estimate of the params file, and with the lever pulled.
+    """
+
+    lever: str
+    option: str
+    overrides: dict
+    before: Estimate
+    after: Estimate
+
+
+def largest_lever(params: Params, report: pd.DataFrame, result: Estimate) -> LeverChange | None:
+    """The lever that takes most off the cheapest option's bill, pulled alone (None if none).
+
+    From :func:`costlib.whatif.levers.lever_report`'s rows for the cheapest option (a lever that
+    applies and is aimed at it, with a negative change); the after estimate is the file with the
+    lever's overrides, priced again (:func:`costlib.whatif.compare.compare`'s way).
+    """
+    from costlib.bill.params import with_overrides
+
+    cheapest = result.cheapest
+    mine = report[(report["option"] == cheapest) & report["applies"] & report["targeted"]]
+    mine = mine.dropna(subset=["change_usd"])
+    mine = mine[mine["change_usd"] < 0].sort_values("change_usd", kind="stable")
+    if mine.empty:
+        return None
+    name = str(mine.iloc[0]["lever"])
+    lever = next(lv for lv in LEVERS if lv.name == name)
+    overrides = lever.overrides(params, result)
+    return LeverChange(name, cheapest, overrides, result,
+                       estimate(with_overrides(params, overrides)))
+
+
+def lever_waterfall_frame(change: LeverChange, top: int = 8) -> pd.DataFrame:
+    """The waterfall's bars (:func:`costlib.whatif.diff.waterfall_frame`) for the lever's option."""
+    from costlib.whatif.diff import waterfall_frame
+
+    return waterfall_frame(change.before, change.after, change.option, top=top)
+
+
+def lever_waterfall_chart(change: LeverChange | None) -> alt.LayerChart | None:
+    """Where does the largest lever's saving come from? Its option's bill, line by line."""
+    return None if change is None else charts.waterfall_chart(lever_waterfall_frame(change))
+
+
+def lever_waterfall_note(change: LeverChange | None) -> Markdown:
+    """The waterfall in words: the lever, the totals, and the line item that moves most."""
+    if change is None:
+        return Markdown("No lever lowers the cheapest option's bill on this file, so there is no "
+                        "saving to take apart.")
+    frame = lever_waterfall_frame(change)
+    steps = frame[frame["kind"] != "total"]
+    b, a = float(frame["end_usd"].iloc[0]), float(frame["end_usd"].iloc[-1])
+    top = steps.iloc[0]
+    ups = steps[steps["kind"] == "increase"]
+    text = (f"Pulling **{change.lever}** alone takes {change.option} from {b:,.0f} to {a:,.0f} "
+            f"USD a month ({a - b:+,.0f} USD). The largest step is **{top['step']}** "
+            f"({top['change_usd']:+,.0f} USD); {len(steps)} step{'s' if len(steps) != 1 else ''} "
+            "in all.")
+    if not ups.empty:
+        text += (" Some line items rise: " + ", ".join(f"{r.step} ({r.change_usd:+,.0f} USD)"
+                                                    for r in ups.itertuples()) + ".")
+    return Markdown(text)
+
+
+# --------------------------------------------------------------------------------------------
 # which inputs move the total most
 
 
@@ -348,6 +429,7 @@ def lever_explorer(params: Params) -> widgets.Explorer:
 
 __all__ = ["Lesson", "start", "LOW", "HIGH", "Input", "SENSITIVITY_INPUTS", "lever_catalog",
            "lever_report", "lever_status", "levers_before_after", "lever_changes_chart",
-           "lever_note", "input_overrides", "sensitivity", "sensitivity_ranges",
+           "lever_note", "LeverChange", "largest_lever", "lever_waterfall_frame",
+           "lever_waterfall_chart", "lever_waterfall_note", "input_overrides", "sensitivity", "sensitivity_ranges",
            "sensitivity_table", "sensitivity_ranks", "sensitivity_chart", "sensitivity_note", "exercise_two_levers",
            "exercise_token_prices", "exercise_quantization", "lever_explorer"]

@@ -8,11 +8,14 @@ SVG, the style is in the page), readable printed and on a phone. It holds, in or
    cost category (one chart, the course's category palette);
 2. per option: monthly total, per request, per 1k tokens, and for a self-hosted fleet its
    instances, the sequences each holds and what binds it (a latency bound, memory, the traffic);
-3. the largest levers and what each saves;
-4. the warnings: stale prices, prices a user overrode, assumptions;
-5. the prices in force: the as-of date, the oldest price used and its source;
-6. every line item, grouped by option, nothing cut;
-7. the params file itself, once.
+3. where the verdict flips: the break-even of the cheapest managed API and the cheapest
+   self-hosted option on the managed input price, its chart and one sentence
+   (:func:`flip_section`);
+4. the largest levers and what each saves;
+5. the warnings: stale prices, prices a user overrode, assumptions;
+6. the prices in force: the as-of date, the oldest price used and its source;
+7. every line item, grouped by option, nothing cut;
+8. the params file itself, once.
 
 :func:`write_summary` writes it beside ``summary.json`` (the estimate contract) and
 ``line_items.csv`` (one row per option x line item).
@@ -79,13 +82,52 @@ def _table(frame: pd.DataFrame, numeric: dict[str, str], total: dict | None = No
     return f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def svg_image(chart) -> str:
-    """An Altair chart as an inline ``<img>`` of its SVG (vl-convert; offline, byte-stable)."""
+def chart_svg(chart) -> str:
+    """An Altair chart as SVG text (vl-convert; offline, byte-stable)."""
     import vl_convert as vlc
 
-    svg = vlc.vegalite_to_svg(chart.to_json())
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img class="chart" alt="monthly cost by option and category" src="data:image/svg+xml;base64,{data}">'
+    return vlc.vegalite_to_svg(chart.to_json())
+
+
+def svg_image(chart, alt: str = "monthly cost by option and category") -> str:
+    """An Altair chart as an inline ``<img>`` of its SVG (vl-convert; offline, byte-stable)."""
+    data = base64.b64encode(chart_svg(chart).encode("utf-8")).decode("ascii")
+    return f'<img class="chart" alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}">'
+
+
+def html_page(title: str, sections: list[str]) -> str:
+    """A self-contained page: the report's style inline, ``sections`` (HTML) in order."""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"
+            + "\n".join(sections) + "</body></html>\n")
+
+
+FLIP_QUESTION = "Where does self-hosting tie with the managed API?"
+"""The question above the break-even chart of the page's "where the verdict flips" section."""
+
+
+def flip_section(params, result) -> str:
+    """The section "Where the verdict flips": the break-even chart and its one-sentence note.
+
+    The cheapest managed API against the cheapest self-hosted option, on the managed model's
+    input price (:func:`costlib.lessons.verdict.tie_breakeven`); a file without both sides gets
+    one sentence saying so.
+    """
+    from costlib.lessons import verdict
+
+    b = verdict.tie_breakeven(params, result)
+    out = ['<h2 id="flips">Where the verdict flips</h2>', f"<h3>{_e(FLIP_QUESTION)}</h3>",
+           f"<p>{_e(verdict.tie_sentence(b, result))}</p>"]
+    if b is not None:
+        out.append(svg_image(verdict.tie_chart(b), alt="both monthly bills across "
+                             + charts.key_title(b.key)))
+        out.append('<p class="muted">Both bills are the whole monthly bill, priced again at each '
+                   'value (everything else as the params file says); the crossing is solved by '
+                   'bisection on that bill, not read off a straight line. A solid rule marks a '
+                   'tie, a dashed one a step of the bill, the dotted one today\'s value. Lesson '
+                   '09 holds the traffic at which the two sides cross.</p>')
+    return "\n".join(out)
 
 
 def options_frame(result) -> pd.DataFrame:
@@ -184,7 +226,8 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
         sections.append(f'<p class="muted">{_e(params.description)}</p>')
     sections.append(f'<p class="muted">{_e(params_name)} · region {_e(result.region)} · prices in force on '
                     f'{_e(p.get("in_force_on") or "today")} · a month is 730 hours · USD</p>')
-    sections.append('<nav><a href="#answer">answer</a><a href="#options">options</a><a href="#levers">levers</a>'
+    sections.append('<nav><a href="#answer">answer</a><a href="#options">options</a>'
+                    '<a href="#flips">verdict flips</a><a href="#levers">levers</a>'
                     '<a href="#warnings">warnings</a><a href="#prices">prices</a><a href="#items">line items</a>'
                     '<a href="#params">params</a></nav>')
     sections.append(f'<h2 id="answer">The answer</h2><p class="answer">{_e(answer_sentence(result))}</p>')
@@ -208,6 +251,7 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
         sections.append('<p class="muted">A fleet is sized for the load one instance can take at the latency '
                         'targets; two fleets cost the same when they round up to the same number of '
                         'instances.</p>')
+    sections.append(flip_section(params, result))
     sections.append('<h2 id="levers">The largest levers</h2>')
     lv = top_levers(levers)
     if lv.empty:
@@ -228,10 +272,7 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
                                {"quantity": ",.2f", "unit_usd": ".6g", "monthly_usd": ",.2f"},
                                total={"item": "total", "monthly_usd": float(group["monthly_usd"].sum())}))
     sections.append(f'<h2 id="params">The params file</h2><pre>{_e(params_text)}</pre>')
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(result.title)}</title><style>{_STYLE}</style></head><body>"
-            + "\n".join(sections) + "</body></html>\n")
+    return html_page(result.title, sections)
 
 
 def write_summary(folder: Path, params, result, *, params_path: Path, levers: pd.DataFrame | None = None) -> None:

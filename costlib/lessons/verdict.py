@@ -455,6 +455,95 @@ def crossing_chart(curve: pd.DataFrame, crossing: Crossing, avg_rps: float) -> a
 
 
 # --------------------------------------------------------------------------------------------
+# where self-hosting ties with the managed API: the break-even on one input
+
+
+def tie_options(result: Estimate, params: Params) -> tuple[str, str] | None:
+    """``(cheapest managed API, cheapest self-hosted option)`` of the file, or None without both.
+
+    The managed side is the cheapest option of kind ``managed_api`` (a cache or router has no
+    token price of its own to solve for); the self-hosted side is the cheapest option of kind
+    ``self_hosted``.
+
+    >>> p = load_params(PARAMS_DIR / "scenario_b_steady.yaml")
+    >>> tie_options(estimate(p), p)
+    ('bedrock_llama31_70b', 'p5_vllm_llama31_70b')
+    """
+    managed = [o for o in result.options if o.kind == "managed_api"]
+    hosted = [o for o in result.options if o.kind == "self_hosted"]
+    if not managed or not hosted:
+        return None
+    return (min(managed, key=lambda o: o.monthly_usd).name,
+            min(hosted, key=lambda o: o.monthly_usd).name)
+
+
+def tie_key(params: Params, managed: str) -> str:
+    """The input the tie is solved for: the managed model's input price per 1M tokens.
+
+    The rule: a managed model's input price is what a price cut or a negotiated discount moves,
+    it is continuous (so the tie is a root, not a step) and every managed API of the course has
+    one. A managed option priced some other way (no such key) falls back to ``"traffic"``.
+    """
+    from costlib.bill.vector import numeric_keys
+
+    key = f"options.{managed}.usd_per_1m_input_tokens"
+    return key if key in numeric_keys(params) else "traffic"
+
+
+def tie_breakeven(params: Params, result: Estimate):
+    """The break-even of :func:`tie_options` on :func:`tie_key` (None without both sides).
+
+    Solved by :func:`costlib.whatif.breakeven.breakeven` on the whole bill, over its default
+    range (a tenth to ten times today's value).
+    """
+    from costlib.whatif.breakeven import breakeven
+
+    pair = tie_options(result, params)
+    if pair is None:
+        return None
+    return breakeven(params, tie_key(params, pair[0]), pair[0], pair[1])
+
+
+def tie_sentence(b, result: Estimate | None = None) -> str:
+    """The tie in one sentence, for the report page and the lesson (plain text).
+
+    With no break-even: which file lacks a side. With one: the value, how far it is from
+    today's, and which option is cheaper on each side; with none in the range, says so.
+    """
+    if b is None:
+        kinds = {o.kind for o in result.options} if result is not None else set()
+        missing = "self-hosted" if "self_hosted" not in kinds else "managed API"
+        return (f"This params file has no {missing} option, so there is no tie between "
+                "self-hosting and a managed API to solve for.")
+    managed, hosted = b.options
+    what = (f"{managed}'s input price" if b.key.endswith("usd_per_1m_input_tokens")
+            else "the traffic")
+    unit = " USD per 1M input tokens" if b.key.endswith("usd_per_1m_input_tokens") else " requests/s"
+    if not b.found:
+        other = hosted if b.cheaper_at_lo == managed else managed
+        return (f"No crossing in the valid range: with {what} anywhere from {b.lo:,.4g} to "
+                f"{b.hi:,.4g}{unit}, {b.cheaper_at_lo} stays cheaper than {other}.")
+    c = b.crossings[0]
+    times = f", {c.value / b.current:.2f}x today's {b.current:,.4g}" if b.current else ""
+    kind = "cost the same" if c.kind == "root" else "swap places (on a step of the bill)"
+    more = (f" The cheaper option changes {len(b.crossings)} times in the range."
+            if len(b.crossings) > 1 else "")
+    return (f"{hosted} and {managed} {kind} at {c.cost_usd:,.0f} USD a month when {what} is "
+            f"{c.value:,.4g}{unit}{times}: below it {c.cheaper_below} is cheaper, above it "
+            f"{c.cheaper_above}.{more}")
+
+
+def tie_note(b, result: Estimate) -> Markdown:
+    """:func:`tie_sentence` as the lesson's paragraph."""
+    return Markdown(tie_sentence(b, result))
+
+
+def tie_chart(b) -> alt.LayerChart | None:
+    """Where does self-hosting tie with the managed API? Both bills across the tie's input."""
+    return None if b is None else charts.breakeven_chart(b)
+
+
+# --------------------------------------------------------------------------------------------
 # the idle tax
 
 
@@ -702,6 +791,7 @@ __all__ = ["Lesson", "start", "TRAFFIC_FACTORS", "RPS_TOLERANCE", "SIDES", "Cros
            "load_claims", "claim_for", "params_stem", "option_sides", "verdict_table",
            "verdict_note", "claim_note", "traffic_curve", "difference_at", "sweep_sign_changes",
            "bisect_rate", "find_crossing", "crossings_table", "flip_note", "crossing_chart",
+           "tie_options", "tie_key", "tie_breakeven", "tie_sentence", "tie_note", "tie_chart",
            "fleet_table", "idle_chart", "idle_note", "spike_example", "spike_day", "spike_chart",
            "spike_note", "exercise_double_traffic", "exercise_half_spikes", "cache_breakeven",
            "exercise_cache_breakeven", "verdict_explorer"]

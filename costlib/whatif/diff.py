@@ -28,8 +28,10 @@ import math
 import pandas as pd
 
 from costlib.bill.estimate import Estimate
+from costlib.core.errors import CostlibError
 
-__all__ = ["diff_estimates", "diff_totals", "diff_to_dict", "STATUSES"]
+__all__ = ["diff_estimates", "diff_totals", "diff_to_dict", "waterfall_frame", "changed_options",
+           "STATUSES", "WATERFALL_TOP", "WATERFALL_KINDS"]
 
 STATUSES = ("changed", "added", "removed", "same")
 """The status of a line item or an option in a diff."""
@@ -173,3 +175,106 @@ def diff_to_dict(before: Estimate, after: Estimate) -> dict:
     """
     return {"totals": _records(diff_totals(before, after)),
             "line_items": _records(diff_estimates(before, after))}
+
+
+# --------------------------------------------------------------------------------------------
+# the waterfall of one option: from its total before, one step per changed item, to its total after
+
+WATERFALL_TOP = 8
+"""Changed line items a waterfall shows one by one (largest change first); the rest are summed
+into one ``other changes`` step."""
+
+WATERFALL_KINDS = ("total", "increase", "decrease")
+"""The kinds of bar of a waterfall: the two totals, and the steps up and down."""
+
+WATERFALL_COLUMNS = ["order", "step", "kind", "category", "start_usd", "end_usd", "change_usd",
+                     "items"]
+
+
+def changed_options(before: Estimate, after: Estimate) -> list[str]:
+    """The options whose monthly total changed (or which were added or removed), in order."""
+    totals = diff_totals(before, after)
+    return list(totals.loc[totals["status"] != "same", "option"])
+
+
+def waterfall_frame(before: Estimate, after: Estimate, option: str,
+                    top: int = WATERFALL_TOP) -> pd.DataFrame:
+    """The bars of a waterfall chart of one option's change, from its total before to after.
+
+    Parameters
+    ----------
+    before, after : Estimate
+        From :func:`costlib.bill.estimate.estimate`.
+    option : str
+        An option of either estimate.
+    top : int, default :data:`WATERFALL_TOP`
+        Changed line items shown one by one, the largest changes in size first; the others are
+        summed into one step ``other changes (N items)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bar, in reading order: ``order`` (0, 1, ...), ``step`` (a label, unique),
+        ``kind`` (one of :data:`WATERFALL_KINDS`), ``category`` (of the line item; ``""`` for a
+        total and ``"several"`` for the summed step), ``start_usd`` and ``end_usd`` (where the
+        bar begins and ends [USD/month]), ``change_usd`` = end - start [USD/month] (for a total,
+        the total itself) and ``items`` (line items the bar stands for). The first bar runs
+        from 0 to the total before, the last from 0 to the total after; each step starts where
+        the one above ended, so the steps' changes add up to ``after - before``.
+
+    Notes
+    -----
+    The ``other changes`` step is the total change minus the steps shown, so the last step ends
+    on the total after even when many small items are summed. An option only on one side has a
+    total of 0 on the other.
+
+    Examples
+    --------
+    >>> from costlib.core.paths import PARAMS_DIR
+    >>> from costlib.bill.params import load_params, with_overrides
+    >>> from costlib.bill.estimate import estimate
+    >>> p = load_params(PARAMS_DIR / "default.yaml")
+    >>> w = waterfall_frame(estimate(p), estimate(with_overrides(p, {"workload.out_tokens": 400})),
+    ...                     "bedrock_llama31_70b")
+    >>> list(w["kind"])[0], list(w["kind"])[-1]
+    ('total', 'total')
+    """
+    if option not in _option_names(before, after):
+        raise CostlibError(f"waterfall: no option {option!r} (have "
+                           f"{', '.join(_option_names(before, after))})")
+    if int(top) < 1:
+        raise CostlibError("waterfall: top must be at least 1")
+    totals = diff_totals(before, after).set_index("option").loc[option]
+    items = diff_estimates(before, after)
+    items = items[(items["option"] == option) & (items["change_usd"] != 0.0)]
+    items = items.reindex(items["change_usd"].abs().sort_values(ascending=False, kind="stable").index)
+    shown, rest = items.iloc[:int(top)], items.iloc[int(top):]
+    b_total, a_total = float(totals["before_usd"]), float(totals["after_usd"])
+    rows = [{"step": "total before", "kind": "total", "category": "", "start_usd": 0.0,
+             "end_usd": b_total, "change_usd": b_total, "items": 0}]
+    labels: set = {"total before", "total after"}
+    level = b_total
+    steps = [(f"{r.category}: {r.item}" if r.item else r.category, r.category, float(r.change_usd))
+             for r in shown.itertuples()]
+    if len(rest):
+        other = (a_total - b_total) - math.fsum(c for _, _, c in steps)
+        n = len(rest)
+        steps.append((f"other changes ({n} item{'s' if n != 1 else ''})", "several", other))
+    for label, category, change in steps:
+        base, k = label, 2
+        while label in labels:  # the same item twice (by order of occurrence): keep labels unique
+            label, k = f"{base} ({k})", k + 1
+        labels.add(label)
+        end = level + change
+        rows.append({"step": label, "kind": "increase" if change > 0 else "decrease",
+                     "category": category, "start_usd": level, "end_usd": end,
+                     "change_usd": change, "items": 1})
+        level = end
+    if len(rest):
+        rows[-1]["items"] = len(rest)
+        rows[-1]["end_usd"] = a_total  # the residual step lands on the total by construction
+    rows.append({"step": "total after", "kind": "total", "category": "", "start_usd": 0.0,
+                 "end_usd": a_total, "change_usd": a_total, "items": 0})
+    out = pd.DataFrame(rows)
+    out.insert(0, "order", range(len(out)))
+    return out[WATERFALL_COLUMNS]
