@@ -163,3 +163,71 @@ def test_cli_breakeven_bad_input_exits_2_with_one_line(capsys, argv):
     assert main(["breakeven", str(PARAMS_DIR / "scenario_b_steady.yaml"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("costlib: error: breakeven: ") and err.count("\n") == 1
+
+
+# -------------------------------------------------------------------------------------------
+# the chart
+
+
+def test_breakeven_frame_holds_both_bills_on_the_grid_and_at_the_crossing(scenario_b):
+    from costlib.lessons import charts
+
+    b = breakeven(scenario_b, PRICE, BEDROCK, P5, grid=16)
+    frame = charts.breakeven_frame(b)
+    assert len(frame) == 2 * (16 + len(b.crossings))
+    assert list(dict.fromkeys(frame["option"])) == [BEDROCK, P5]
+    for name in (BEDROCK, P5):
+        mine = frame[frame["option"] == name].set_index("value")["monthly_usd"]
+        assert_allclose(mine.loc[list(b.grid["values"])], b.grid[name], rtol=0)
+        assert mine.index.is_monotonic_increasing
+    c = b.crossings[0]
+    at = frame[frame["value"] == c.value].set_index("option")["monthly_usd"]
+    assert_allclose(at[BEDROCK], at[P5], rtol=1e-6)  # a root: both bills meet
+
+
+def test_breakeven_chart_marks_the_tie_today_and_uses_log_x_over_ten_times(scenario_b):
+    from costlib.lessons import charts
+
+    b = breakeven(scenario_b, PRICE, BEDROCK, P5, grid=16)  # 0.072 to 7.2: a hundredfold
+    marks = charts.breakeven_marks(b)
+    assert list(marks["mark"]) == ["tie", "now"]
+    assert_allclose(marks["value"], [b.crossings[0].value, b.current])
+    spec = charts.breakeven_chart(b).to_dict()
+    assert "title" not in spec
+    line = spec["layer"][0]["encoding"]
+    assert line["x"]["scale"]["type"] == "log" and line["x"]["title"].endswith(
+        "input price (usd per 1m tokens)")
+    rule = spec["layer"][1]["encoding"]["strokeDash"]["scale"]
+    assert rule["domain"] == ["tie", "now"] and rule["range"][0] != rule["range"][1]
+    narrow = breakeven(scenario_b, PRICE, BEDROCK, P5, lo=0.5, hi=1.5, grid=8)  # 3x: linear
+    assert "type" not in charts.breakeven_chart(narrow).to_dict()["layer"][0]["encoding"]["x"][
+        "scale"]
+
+
+def test_breakeven_chart_marks_a_jump_apart_from_a_tie(scenario_b):
+    from costlib.lessons import charts
+
+    b = breakeven(scenario_b, "traffic", P4D, P5, lo=1.0, hi=10.0)
+    marks = charts.breakeven_marks(b)
+    assert set(marks["mark"]) - {"now"} == {"jump"}
+    assert charts.CROSSING_MARKS["jump"] != charts.CROSSING_MARKS["tie"]
+    charts.breakeven_chart(b).to_dict()
+
+
+def test_cli_breakeven_chart_writes_an_svg(tmp_path, capsys):
+    target = tmp_path / "tie.svg"
+    assert main(["breakeven", str(PARAMS_DIR / "scenario_b_steady.yaml"), "--key", PRICE,
+                 "--between", BEDROCK, P5, "--grid", "8", "--chart", str(target)]) == 0
+    svg = target.read_text()
+    assert svg.lstrip().startswith("<svg") and "tie at 0.9665" in svg
+    assert "cost the same" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["tie.svg"]
+
+
+def test_cli_breakeven_chart_must_be_svg_exits_2(tmp_path, capsys):
+    target = tmp_path / "tie.png"
+    assert main(["breakeven", str(PARAMS_DIR / "scenario_b_steady.yaml"), "--key", PRICE,
+                 "--between", BEDROCK, P5, "--chart", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("costlib: error: breakeven: --chart") and err.count("\n") == 1
+    assert not target.exists()

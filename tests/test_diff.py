@@ -137,3 +137,131 @@ def test_cli_diff_bad_input_exits_2_with_one_line(capsys, argv, starts):
     captured = capsys.readouterr()
     assert captured.err.startswith(starts) and captured.err.count("\n") == 1
     assert captured.out == ""
+
+
+# -------------------------------------------------------------------------------------------
+# the waterfall of one option, and the HTML page
+
+
+def _many_changes(params):
+    """Default with the traffic doubled: the fleet and much of the plumbing move."""
+    return estimate(with_overrides(params, {"workload.avg_rps": 20}))
+
+
+@pytest.mark.parametrize("top", [1, 3, 8, 100])
+def test_waterfall_steps_sum_to_the_change_and_end_on_the_totals(params, before, top):
+    from costlib.whatif.diff import waterfall_frame
+
+    after = _many_changes(params)
+    for o in before.options:
+        w = waterfall_frame(before, after, o.name, top=top)
+        b_total = o.monthly_usd
+        a_total = next(x for x in after.options if x.name == o.name).monthly_usd
+        assert w["kind"].iloc[0] == w["kind"].iloc[-1] == "total"
+        assert (w["start_usd"].iloc[0], w["end_usd"].iloc[0]) == (0.0, b_total)
+        assert (w["start_usd"].iloc[-1], w["end_usd"].iloc[-1]) == (0.0, a_total)
+        steps = w.iloc[1:-1]
+        assert_allclose(steps["change_usd"].sum(), a_total - b_total, rtol=1e-12, atol=1e-6)
+        # each step starts where the one before ended, and ends on the total after
+        assert_allclose(steps["start_usd"].to_numpy()[1:], steps["end_usd"].to_numpy()[:-1],
+                        rtol=1e-12)
+        assert_allclose(steps["end_usd"].iloc[-1], a_total, rtol=1e-12)
+        assert list(w["order"]) == list(range(len(w))) and w["step"].is_unique
+        assert set(steps["kind"]) <= {"increase", "decrease"}
+        assert ((steps["change_usd"] > 0) == (steps["kind"] == "increase")).all()
+
+
+def test_waterfall_top_n_items_then_the_rest_summed(params, before):
+    from costlib.whatif.diff import waterfall_frame
+
+    after = _many_changes(params)
+    items = diff_estimates(before, after)
+    name = "p5_vllm_llama31_70b"
+    changed = items[(items["option"] == name) & (items["change_usd"] != 0)]
+    assert len(changed) > 2  # the fixture must move several items for this test to mean much
+    w = waterfall_frame(before, after, name, top=2)
+    steps = w.iloc[1:-1]
+    assert len(steps) == 3 and steps["step"].iloc[-1] == f"other changes ({len(changed) - 2} items)"
+    biggest = changed["change_usd"].abs().sort_values(ascending=False).iloc[:2]
+    assert_allclose(steps["change_usd"].iloc[:2].abs(), biggest, rtol=1e-12)
+    assert steps["items"].iloc[-1] == len(changed) - 2
+
+
+def test_waterfall_added_option_starts_from_zero(params, before):
+    from costlib.whatif.diff import waterfall_frame
+
+    after = estimate(with_overrides(params, {"options.extra.kind": "managed_api",
+                                             "options.extra.model": MODEL}))
+    w = waterfall_frame(before, after, "extra")
+    assert w["end_usd"].iloc[0] == 0.0
+    assert_allclose(w["change_usd"].iloc[1:-1].sum(), w["end_usd"].iloc[-1], rtol=1e-12)
+
+
+def test_waterfall_unknown_option_is_a_one_line_error(before):
+    from costlib.core.errors import CostlibError
+    from costlib.whatif.diff import waterfall_frame
+
+    with pytest.raises(CostlibError, match="no option 'p9'"):
+        waterfall_frame(before, before, "p9")
+
+
+def test_waterfall_chart_colours_steps_up_and_down_apart(params, before):
+    from costlib.lessons import charts
+    from costlib.whatif.diff import waterfall_frame
+
+    after = estimate(with_overrides(params, {"workload.out_tokens": 50}))  # fewer tokens
+    w = waterfall_frame(before, after, BEDROCK)
+    spec = charts.waterfall_chart(w).to_dict()
+    color = spec["layer"][0]["encoding"]["color"]
+    kinds = color["scale"]["domain"]
+    assert "decrease" in kinds and color["scale"]["range"] == [charts.WATERFALL_COLORS[k]
+                                                               for k in kinds]
+    assert len(set(charts.WATERFALL_COLORS.values())) == 3
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == list(w["step"])
+    assert "title" not in spec
+
+
+def test_cli_diff_html_has_a_waterfall_per_changed_option(tmp_path, capsys):
+    out = tmp_path / "diff.html"
+    assert main(["diff", str(DEFAULT), "--set", f"options.{BEDROCK}.usd_per_1m_input_tokens=9",
+                 "--format", "html", "--out", str(out)]) == 0
+    page = out.read_text()
+    # one option changed (only the Bedrock price moved): one waterfall
+    assert page.count('src="data:image/svg+xml;base64,') == 1
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert f"{MODEL} input tokens" in page and f"{MODEL} output tokens" not in page
+    assert page.index('id="totals"') < page.index(f"<h2>{BEDROCK}:")
+    assert [p.name for p in tmp_path.iterdir()] == ["diff.html"]  # no temp file left
+
+
+def test_cli_diff_html_to_stdout_and_nothing_changed(capsys):
+    assert main(["diff", str(DEFAULT), "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "No option's total changes." in page
+    assert "data:image/svg+xml" not in page
+
+
+def test_cli_diff_out_to_a_missing_folder_exits_2_and_writes_nothing(tmp_path, capsys):
+    target = tmp_path / "nope" / "diff.html"
+    assert main(["diff", str(DEFAULT), "--format", "html", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("costlib: error: diff: --out ") and err.count("\n") == 1
+    assert not target.parent.exists()
+
+
+def test_write_atomic_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    import os
+
+    from costlib.cli.diff import write_atomic
+
+    target = tmp_path / "diff.md"
+    target.write_text("old\n")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["diff.md"]

@@ -217,6 +217,84 @@ def test_lever_status_has_one_row_per_lever_and_says_why():
 
 
 # -------------------------------------------------------------------------------------------
+# where self-hosting ties with the managed API (lesson 09), the largest lever's waterfall (08)
+
+
+@pytest.mark.parametrize("path", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_the_tie_is_where_both_bills_meet_on_the_scalar_estimate(path):
+    params = load_params(path)
+    result = estimate(params)
+    b = verdict.tie_breakeven(params, result)
+    sentence = verdict.tie_sentence(b, result)
+    kinds = {o.kind for o in result.options}
+    if not {"managed_api", "self_hosted"} <= kinds:
+        assert b is None and sentence.count(". ") == 0 and "no self-hosted option" in sentence
+        assert verdict.tie_chart(b) is None
+        return
+    managed, hosted = b.options
+    # the two compared are the cheapest of their kind
+    for name, kind in ((managed, "managed_api"), (hosted, "self_hosted")):
+        assert next(o for o in result.options if o.name == name).monthly_usd == min(
+            o.monthly_usd for o in result.options if o.kind == kind)
+    assert b.key == f"options.{managed}.usd_per_1m_input_tokens"
+    if not b.found:
+        assert sentence.startswith("No crossing in the valid range")
+        return
+    c = b.crossings[0]
+    again = estimate(with_overrides(params, {b.key: c.value}))
+    tot = {o.name: o.monthly_usd for o in again.options}
+    assert math.isclose(tot[managed], tot[hosted], rel_tol=1e-6)
+    assert f"{c.value:,.4g}" in sentence
+    verdict.tie_chart(b).to_dict()
+
+
+def test_the_tie_of_scenario_b_by_hand(steady):
+    params, result = steady
+    # the managed bill is affine in its input price: rest + price x input tokens [1M/month]
+    bedrock = next(o for o in result.options if o.name == "bedrock_llama31_70b")
+    fleet = next(o for o in result.options if o.name == "p5_vllm_llama31_70b")
+    tokens = next(li for li in bedrock.line_items if li.item.endswith("input tokens"))
+    price = (fleet.monthly_usd - (bedrock.monthly_usd - tokens.monthly_usd)) / tokens.quantity
+    b = verdict.tie_breakeven(params, result)
+    assert b.options == ("bedrock_llama31_70b", "p5_vllm_llama31_70b")
+    assert math.isclose(b.crossings[0].value, price, rel_tol=1e-7)
+    assert f"{price / tokens.unit_usd:.2f}x today's" in verdict.tie_sentence(b, result)
+
+
+def test_no_tie_in_the_range_is_said(steady):
+    from costlib.whatif.breakeven import breakeven
+
+    params, result = steady
+    b = breakeven(params, "options.bedrock_llama31_70b.usd_per_1m_input_tokens",
+                  "bedrock_llama31_70b", "p5_vllm_llama31_70b", lo=0.1, hi=0.5, grid=8)
+    sentence = verdict.tie_sentence(b, result)
+    assert sentence.startswith("No crossing in the valid range")
+    assert "bedrock_llama31_70b stays cheaper than p5_vllm_llama31_70b" in sentence
+
+
+@pytest.mark.parametrize("name", ["scenario_b_steady.yaml", "scenario_c_cached_rag.yaml"])
+def test_the_largest_lever_waterfall_ends_on_the_lever_tables_after(name):
+    params, result = levers.start(PARAMS_DIR / name, "svg")
+    report = levers.lever_report(params)
+    change = levers.largest_lever(params, report, result)
+    mine = report[(report["option"] == result.cheapest) & report["applies"]
+                  & report["targeted"] & (report["change_usd"] < 0)]
+    best = mine.loc[mine["change_usd"].idxmin()]
+    assert (change.lever, change.option) == (best["lever"], result.cheapest)
+    frame = levers.lever_waterfall_frame(change)
+    assert math.isclose(frame["end_usd"].iloc[0], best["before_usd"], rel_tol=1e-12)
+    assert math.isclose(frame["end_usd"].iloc[-1], best["after_usd"], rel_tol=1e-9)
+    assert math.isclose(frame["change_usd"].iloc[1:-1].sum(), best["change_usd"], rel_tol=1e-9)
+    assert change.lever in levers.lever_waterfall_note(change).data
+    levers.lever_waterfall_chart(change).to_dict()
+
+
+def test_no_lever_no_waterfall():
+    assert levers.lever_waterfall_chart(None) is None
+    assert "no saving" in levers.lever_waterfall_note(None).data
+
+
+# -------------------------------------------------------------------------------------------
 # the notebooks call only their lesson module
 
 NOT_IN_A_CELL = ("altair", "ipywidgets", "numpy", "costlib.formulas", "costlib.bill",

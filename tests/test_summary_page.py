@@ -115,3 +115,23 @@ def test_the_remote_resource_check_can_fail():
     assert not REMOTE.search('<a href="https://aws.amazon.com/ec2/pricing/">pricing</a>')
     assert REMOTE.search("<style>@import 'x.css'</style>")
     assert not REMOTE.search("<td>https://github.com/pydantic/genai-prices</td>")
+
+
+def test_the_page_says_where_the_verdict_flips(default):
+    from costlib.lessons import verdict
+
+    params, result, page = default
+    section = page[page.index('id="flips"'):page.index('id="levers"')]
+    b = verdict.tie_breakeven(params, result)
+    assert summary.FLIP_QUESTION in section
+    assert summary._e(verdict.tie_sentence(b, result)) in section
+    assert section.count('src="data:image/svg+xml;base64,') == 1
+    assert '<a href="#flips">' in page and page.index('id="options"') < page.index('id="flips"')
+
+
+def test_a_file_without_a_fleet_says_so_where_the_verdict_flips():
+    params = load_params(PARAMS_DIR / "scenario_c_cached_rag.yaml")
+    result = estimate(params)
+    section = summary.flip_section(params, result)
+    assert "no self-hosted option" in section and "<img" not in section
+    assert not REMOTE.search(section)

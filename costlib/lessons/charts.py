@@ -829,9 +829,12 @@ def breakeven_chart(b, x_title: str | None = None) -> alt.LayerChart:
             x=alt.X("value:Q", scale=x_scale), strokeDash=dash, color=rule_color,
             tooltip=["mark", alt.Tooltip("value:Q", format=",.6g"),
                      alt.Tooltip("monthly_usd:Q", format=",.0f")]))
+        later = [c.value for c in b.crossings if b.current is not None and c.value > b.current]
         for i, rec in enumerate(marks.itertuples()):  # labels stacked, so near rules stay legible
+            left = rec.mark == "now" and bool(later)  # today's label clear of a crossing's rule
             layers.append(alt.Chart(marks.iloc[[i]]).mark_text(
-                align="left", dx=4, baseline="top", fontSize=11,
+                align="right" if left else "left", dx=-4 if left else 4, baseline="top",
+                fontSize=11,
                 color="gray" if rec.mark == "now" else "black").encode(
                 x=alt.X("value:Q", scale=x_scale), y=alt.value(4 + 14 * i), text="label:N"))
         crossings = marks[marks["mark"] != "now"]
@@ -866,15 +869,18 @@ def waterfall_chart(frame: pd.DataFrame, x_title: str = "monthly cost (usd)") ->
                         right=frame[["start_usd", "end_usd"]].max(axis=1))
     kinds = [k for k in WATERFALL_COLORS if k in set(frame["kind"])]
     y = alt.Y("step:N", title=None, sort=order, axis=alt.Axis(labelLimit=360))
+    top = float(data["right"].max()) if len(data) else 1.0
+    x_scale = alt.Scale(domain=[0.0, 1.18 * top if top > 0 else 1.0], nice=False)  # room for labels
     bars = alt.Chart(data).mark_bar().encode(
-        y=y, x=alt.X("start_usd:Q", title=x_title), x2="end_usd:Q",
+        y=y, x=alt.X("start_usd:Q", title=x_title, scale=x_scale,
+                     axis=alt.Axis(tickCount=6, labelOverlap=True)), x2="end_usd:Q",
         color=alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(
             domain=kinds, range=[WATERFALL_COLORS[k] for k in kinds])),
         tooltip=["step", "kind", "category", alt.Tooltip("change_usd:Q", format="+,.2f"),
                  alt.Tooltip("end_usd:Q", format=",.2f", title="runs to (usd)")])
     text = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(
-        y=y, x="right:Q", text="label:N")
-    return (bars + text).properties(width=WIDTH - 120, height=_rows_height(len(frame), 26, 80))
+        y=y, x=alt.X("right:Q", scale=x_scale), text="label:N")
+    return (bars + text).properties(width=WIDTH, height=_rows_height(len(frame), 26, 80))
 
 
 __all__ += ["PAIR_COLORS", "WATERFALL_COLORS", "CROSSING_MARKS", "key_title", "breakeven_frame",
