@@ -15,6 +15,14 @@ difference ``cheapest self-hosted - cheapest managed`` changes sign between two 
 (:func:`costlib.bill.estimate.estimate`) until it is narrower than :data:`RPS_TOLERANCE`.
 A fleet is billed per whole instance, so the difference jumps where an instance is added: the
 crossing may sit on such a jump, which bisection finds as well as a smooth crossing.
+
+The traffic crossing compares the cheapest option of each side at every rate (which option that
+is may change along the way), so it keeps its own chart (:func:`crossing_chart`). The tie
+(:func:`tie_breakeven`) compares two fixed options, the cheapest managed API and the cheapest
+self-hosted fleet of the file, on the managed model's input price per 1M tokens, with
+:func:`costlib.whatif.breakeven.breakeven`; its chart is
+:func:`costlib.lessons.charts.breakeven_chart`, and the report page (``report.html``) shows the
+same.
 """
 
 from __future__ import annotations
