@@ -476,16 +476,44 @@ def _validate(data: dict, where: str, dists: dict[str, Distribution]) -> Params:
             first = _one_line(errors[0], data, where)
             more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
             raise CostlibError(first + more) from None
-    if dists:
-        from costlib.bill.vector import numeric_keys
-
-        known = numeric_keys(params)
-        for key, dist in dists.items():
-            if key not in known or key.startswith("uncertainty."):
-                _not_numeric(key, data, where, dists, known)
-            check_support(dist, known[key], where, key)
+    for key, dist in dists.items():
+        spec = _key_spec(params, key)
+        if spec is None or key.startswith("uncertainty."):
+            _not_numeric(key, data, where, dists)
+        check_support(dist, spec, where, key)
     params._uncertain = dict(dists)
     return params
+
+
+def _key_spec(params: Params, key: str) -> dict | None:
+    """The bounds (``ge``/``gt``/``le``/``lt``) of a numeric key, or None if it is not one.
+
+    The same reading of the schema as :func:`costlib.bill.vector.numeric_keys`, for one key.
+    """
+    node: Any = params
+    parts = key.split(".")
+    for part in parts[:-1]:
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    if not isinstance(node, BaseModel) or parts[-1] not in type(node).model_fields:
+        return None
+    info = type(node).model_fields[parts[-1]]
+    value = getattr(node, parts[-1])
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    out: dict = {}
+    for m in getattr(info, "metadata", []):
+        for name in ("ge", "gt", "le", "lt"):
+            v = getattr(m, name, None)
+            if v is not None:
+                out[name] = float(v)
+    return out
 
 
 def _dist_key(err: dict, data: dict, dists: dict) -> str | None:
@@ -494,7 +522,7 @@ def _dist_key(err: dict, data: dict, dists: dict) -> str | None:
     return next((k for k in dists if key == k or key.startswith(k + ".")), None)
 
 
-def _not_numeric(key: str, data: dict, where: str, dists: dict, known: dict | None = None):
+def _not_numeric(key: str, data: dict, where: str, dists: dict):
     """Raise: a distribution at a key that does not take a number (naming the numeric keys of
     the same section, closest first)."""
     parts = tuple(key.split("."))
@@ -506,8 +534,6 @@ def _not_numeric(key: str, data: dict, where: str, dists: dict, known: dict | No
             text = str(_unwrap(info.annotation))
             if text in ("<class 'float'>", "<class 'int'>") or text in ("float", "int"):
                 names.append(f"{parent}.{name}" if parent else name)
-    if known is not None and not names:
-        names = [k for k in known if not k.startswith("uncertainty.")]
     near = closest_names(key, names) if names else []
     near = near or sorted(names)[:6]
     hint = f"; numeric keys here: {', '.join(near)}" if near else ""
