@@ -27,9 +27,10 @@ rounding shifts the distribution by up to half a unit; stated in the Monte Carlo
 Every distribution has ``ppf(q)`` (the quantile), ``sample(rng, n)`` (seeded draws, numpy
 only), ``point``, ``mean``, ``support`` and ``describe()``. Quantiles are exact closed forms for
 the uniform and triangular, the normal inverse CDF (Acklam's rational approximation refined by
-one Halley step, relative error below 1e-15 here) for the lognormal, and a bisection on the
-regularized incomplete beta function (Lentz's continued fraction, absolute error in q below
-1e-12) for the beta.
+one Halley step; agrees with published z-values to 1e-14 relative) for the lognormal, and, for
+the beta, a bisection (60 halvings) on the regularized incomplete beta function computed by its
+continued fraction (converged to 1e-15; checked against closed forms to 1e-12). These are
+numerical approximations, accurate far below the Monte Carlo's sampling error.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def norm_ppf(q):
     Notes
     -----
     Acklam's rational approximation (relative error 1.15e-9), refined by one step of Halley's
-    method on ``Phi(z) - q`` with ``Phi(z) = erfc(-z / sqrt 2) / 2`` (``math.erfc``), which
-    brings the error to the last bits of a double.
+    method on ``Phi(z) - q`` with ``Phi(z) = erfc(-z / sqrt 2) / 2`` (``math.erfc``); the
+    tests find it equal to published 16-digit z-values to 1e-14 relative.
 
     References
     ----------
