@@ -17,6 +17,10 @@ A params file describes one workload and any number of ways to serve it::
 Every block forbids unknown keys, so a misspelt key is an error that names the file, the key and
 the closest valid names. :func:`load_params` also applies ``--set dotted.key=value`` overrides
 (the command line's answer to papermill's ``-p``) before validating.
+
+Any numeric key may be a distribution (``avg_rps: {dist: triangular, low: 30, mode: 40, high:
+60}``, see :mod:`costlib.bill.distributions`): loading replaces it by its point value and keeps
+the distribution, by dotted key, in :func:`uncertain_inputs` for the Monte Carlo.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 from costlib.core.names import closest_names
+from costlib.bill.distributions import Distribution, check_support, extract_distributions
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
 from costlib.bill.options import KINDS, Option
@@ -49,7 +54,8 @@ from costlib.bill.traffic import TrafficSettings
 from costlib.core.units import DEFAULT_REGION
 
 __all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "RouterOption",
-           "SelfHostedOption", "load_params", "parse_set_overrides", "apply_overrides"]
+           "SelfHostedOption", "UncertaintySettings", "load_params", "parse_set_overrides",
+           "apply_overrides", "uncertain_inputs"]
 
 
 class LatencyTargets(Strict):
@@ -164,6 +170,22 @@ class Workload(Strict):
         return self.latency.bounds()
 
 
+class UncertaintySettings(Strict):
+    """The ``uncertainty:`` block: how :func:`costlib.whatif.uncertainty.monte_carlo` draws.
+
+    Attributes
+    ----------
+    draws : int, optional
+        Monte Carlo draws (default 10,000) [-].
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` (default
+        :data:`costlib.whatif.uncertainty.DEFAULT_SEED`) [-].
+    """
+
+    draws: int | None = Field(None, ge=1, le=10_000_000)
+    seed: int | None = Field(None, ge=0)
+
+
 class Params(Strict):
     """A whole params file.
 
@@ -182,6 +204,8 @@ class Params(Strict):
         each block's defaults describe the baseline architecture stated there).
     options : dict
         Name -> option settings, each with a ``kind``.
+    uncertainty : UncertaintySettings
+        Draws and seed of the Monte Carlo over the file's distributions (``costlib uncertainty``).
     """
 
     title: str = "Untitled workload"
@@ -195,8 +219,10 @@ class Params(Strict):
     security: SecuritySettings = SecuritySettings()
     failures: FailureSettings = FailureSettings()
     options: dict[str, Option] = Field(min_length=1)
+    uncertainty: UncertaintySettings = UncertaintySettings()
 
     _source_path: Path | None = PrivateAttr(default=None)
+    _uncertain: dict = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_region(self):
@@ -216,6 +242,21 @@ class Params(Strict):
     def source_path(self) -> Path | None:
         """The params file this was loaded from (relative paths inside it start there)."""
         return self._source_path
+
+    @property
+    def uncertain(self) -> dict[str, Distribution]:
+        """``{"dotted.key": Distribution}`` of the keys given as distributions (a copy)."""
+        return dict(self._uncertain)
+
+
+def uncertain_inputs(params: Params) -> dict[str, Distribution]:
+    """The inputs a params file gives as distributions, by dotted key.
+
+    Each value is a :class:`costlib.bill.distributions.Distribution`: ``.point`` is the value
+    every plain estimate uses (already in ``params``), ``.ppf(0.1)`` and ``.ppf(0.9)`` its P10
+    and P90, ``.sample(rng, n)`` seeded draws. Empty for a file of plain numbers.
+    """
+    return params.uncertain
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,16 +448,97 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Pa
         raise CostlibError(f"{where}: expected a mapping of keys (workload:, options:, ...)")
     if overrides:
         data = apply_overrides(data, overrides)
-    try:
-        params = Params.model_validate(data)
-    except ValidationError as exc:
-        errors = _ordered(exc.errors(include_url=False))
-        first = _one_line(errors[0], data, where)
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise CostlibError(first + more) from None
+    data, dists = extract_distributions(data, where)
+    params = _validate(data, where, dists)
     params._source_path = path
     _check_whole(params, where, params_base_dir(path))
     return params
+
+
+def _validate(data: dict, where: str, dists: dict[str, Distribution]) -> Params:
+    """Validate raw data whose distributions are replaced by their points; keep the
+    distributions (checked against the keys' bounds) on the result."""
+    for _ in range(2):
+        try:
+            params = Params.model_validate(data)
+            break
+        except ValidationError as exc:
+            errors = _ordered(exc.errors(include_url=False))
+            at_dist = [e for e in errors if _dist_key(e, data, dists)]
+            # an integer key whose point is not whole: the point is rounded (as draws are)
+            whole = [e for e in at_dist if e.get("type") == "int_from_float"]
+            if whole and len(whole) == len(at_dist):
+                keys = [_dist_key(e, data, dists) for e in whole]
+                data = apply_overrides(data, {k: round(dists[k].point) for k in keys})
+                continue
+            if at_dist:
+                _not_numeric(_dist_key(at_dist[0], data, dists), data, where, dists)
+            first = _one_line(errors[0], data, where)
+            more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+            raise CostlibError(first + more) from None
+    for key, dist in dists.items():
+        spec = _key_spec(params, key)
+        if spec is None or key.startswith("uncertainty."):
+            _not_numeric(key, data, where, dists)
+        check_support(dist, spec, where, key)
+    params._uncertain = dict(dists)
+    return params
+
+
+def _key_spec(params: Params, key: str) -> dict | None:
+    """The bounds (``ge``/``gt``/``le``/``lt``) of a numeric key, or None if it is not one.
+
+    The same reading of the schema as :func:`costlib.bill.vector.numeric_keys`, for one key.
+    """
+    node: Any = params
+    parts = key.split(".")
+    for part in parts[:-1]:
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    if not isinstance(node, BaseModel) or parts[-1] not in type(node).model_fields:
+        return None
+    info = type(node).model_fields[parts[-1]]
+    value = getattr(node, parts[-1])
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    out: dict = {}
+    for m in getattr(info, "metadata", []):
+        for name in ("ge", "gt", "le", "lt"):
+            v = getattr(m, name, None)
+            if v is not None:
+                out[name] = float(v)
+    return out
+
+
+def _dist_key(err: dict, data: dict, dists: dict) -> str | None:
+    """The distribution key an error is at (or inside), if any."""
+    key = ".".join(str(p) for p in _clean_loc(tuple(err.get("loc", ())), data))
+    return next((k for k in dists if key == k or key.startswith(k + ".")), None)
+
+
+def _not_numeric(key: str, data: dict, where: str, dists: dict):
+    """Raise: a distribution at a key that does not take a number (naming the numeric keys of
+    the same section, closest first)."""
+    parts = tuple(key.split("."))
+    parent = ".".join(parts[:-1])
+    model = _model_at(Params, parts, data)
+    names: list[str] = []
+    if model is not None:
+        for name, info in model.model_fields.items():
+            text = str(_unwrap(info.annotation))
+            if text in ("<class 'float'>", "<class 'int'>") or text in ("float", "int"):
+                names.append(f"{parent}.{name}" if parent else name)
+    near = closest_names(key, names) if names else []
+    near = near or sorted(names)[:6]
+    hint = f"; numeric keys here: {', '.join(near)}" if near else ""
+    raise CostlibError(f"{where}: {key}: a distribution ({dists[key].kind}) is given for a key "
+                       f"that is not a number; only numeric keys take distributions{hint}")
 
 
 def _check_whole(params: Params, where: str, base_dir: Path | None) -> None:
@@ -440,13 +562,17 @@ def params_base_dir(path: str | Path) -> Path:
 
 
 def with_overrides(params: Params, overrides: dict[str, Any]) -> Params:
-    """A copy of validated ``params`` with ``{"dotted.key": value}`` applied and re-validated."""
+    """A copy of validated ``params`` with ``{"dotted.key": value}`` applied and re-validated.
+
+    The distributions of keys not overridden are kept (:func:`uncertain_inputs`); a key set to a
+    plain value (or inside a section that is replaced) loses its distribution; a value may be a
+    ``{dist: ..}`` mapping.
+    """
     data = apply_overrides(params.model_dump(mode="python", exclude_unset=True), overrides)
-    try:
-        new = Params.model_validate(data)
-    except ValidationError as exc:
-        raise CostlibError(_one_line(_ordered(exc.errors(include_url=False))[0], data,
-                                     "override")) from None
+    data, dists = extract_distributions(data, "override")
+    kept = {k: d for k, d in params.uncertain.items()
+            if not any(k == o or k.startswith(o + ".") for o in overrides)}
+    new = _validate(data, "override", {**kept, **dists})
     new._source_path = params.source_path
     base_dir = params_base_dir(params.source_path) if params.source_path is not None else None
     _check_whole(new, "override", base_dir)

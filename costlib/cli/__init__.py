@@ -16,6 +16,9 @@
     overrides (:mod:`costlib.cli.diff`).
 ``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json]``
     The value of one input at which two options cost the same (:mod:`costlib.cli.breakeven`).
+``costlib uncertainty PARAMS [--draws N] [--seed S] [--set dotted.key=value ...] [--json]``
+    Monte Carlo over the inputs given as distributions: P10/P50/P90 per option and the
+    probability that each is the cheapest (:mod:`costlib.cli.uncertainty`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -33,9 +36,11 @@ from costlib.cli import levers as _levers
 from costlib.cli import prices as _prices
 from costlib.cli import report as _report
 from costlib.cli import throughput as _throughput
+from costlib.cli import uncertainty as _uncertainty
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
-COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven)
+COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven,
+            _uncertainty)
 """The command modules; each has ``register(subparsers)``."""
 
 

@@ -206,6 +206,35 @@ def breakeven(sweeps: pd.DataFrame, references: pd.DataFrame) -> alt.LayerChart:
     return (lines + rules).properties(width=WIDTH, height=HEIGHT)
 
 
+def uncertainty_bands(frame: pd.DataFrame) -> alt.LayerChart:
+    """Per option, the P10-P90 band of the monthly bill, its P50 and the point estimate.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :meth:`costlib.whatif.uncertainty.MonteCarlo.to_frame`: columns ``option``,
+        ``point_usd``, ``p10_usd``, ``p50_usd``, ``p90_usd`` [USD/month] (``p_cheapest`` [-]
+        shown in the tooltip when present).
+    """
+    order = list(frame["option"])
+    tips = ["option", alt.Tooltip("point_usd:Q", title="point", format=",.0f"),
+            alt.Tooltip("p10_usd:Q", title="P10", format=",.0f"),
+            alt.Tooltip("p50_usd:Q", title="P50", format=",.0f"),
+            alt.Tooltip("p90_usd:Q", title="P90", format=",.0f")]
+    if "p_cheapest" in frame:
+        tips.append(alt.Tooltip("p_cheapest:Q", title="P(cheapest)", format=".0%"))
+    y = alt.Y("option:N", title=None, sort=order)
+    base = alt.Chart(frame)
+    band = base.mark_bar(height=14, opacity=0.35).encode(
+        x=alt.X("p10_usd:Q", title="monthly cost, P10 to P90 (usd/month)"), x2="p90_usd:Q",
+        y=y, tooltip=tips)
+    median = base.mark_tick(thickness=2, size=20, color="black").encode(
+        x="p50_usd:Q", y=y, tooltip=tips)
+    point = base.mark_point(filled=True, color="#d62728", size=50).encode(
+        x="point_usd:Q", y=y, tooltip=tips)
+    return (band + median + point).properties(width=WIDTH, height=_rows_height(len(order)))
+
+
 # --------------------------------------------------------------------------------------------
 # the rest of the bill: lesson 04
 
