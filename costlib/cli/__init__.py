@@ -16,6 +16,8 @@
     overrides (:mod:`costlib.cli.diff`).
 ``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json]``
     The value of one input at which two options cost the same (:mod:`costlib.cli.breakeven`).
+``costlib sensitivity PARAMS [--option NAME] [--top N] [--set dotted.key=value ...] [--json]``
+    How much each input moves every option's total, low to high (:mod:`costlib.cli.sensitivity`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -32,10 +34,11 @@ from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
 from costlib.cli import prices as _prices
 from costlib.cli import report as _report
+from costlib.cli import sensitivity as _sensitivity
 from costlib.cli import throughput as _throughput
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
-COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven)
+COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven, _sensitivity)
 """The command modules; each has ``register(subparsers)``."""
 
 
