@@ -26,6 +26,7 @@ from costlib.whatif import sensitivity
 from costlib.whatif.sensitivity import COLUMNS, default_ranges, tornado
 
 BEDROCK, P5, P4D = "bedrock_llama31_70b", "p5_vllm_llama31_70b", "p4d_vllm_llama31_70b"
+SONNET = "bedrock_claude_sonnet_45"
 REL = 1e-9
 
 
@@ -84,19 +85,33 @@ def test_in_tokens_structural_for_self_hosted_moves_the_fleet(tornado_b):
 
 
 def test_managed_prompt_token_bar_by_hand(scenario_b):
-    # The prompt-token bar of a managed option is linear in the input price. Scenario B:
-    # 40 requests/s x 730 h x 3,600 s = 105,120,000 requests a month; the range 1,000 -> 3,000
-    # prompt tokens is 2,000 tokens a request. One more USD per 1M input tokens adds
-    # 2,000 x 105,120,000 / 1e6 x 1 USD = 210,240 USD/month to the swing; the plumbing's share
-    # of the swing (prompt bytes through NAT, logs) does not depend on the price and cancels.
+    # A managed option's prompt-token bar: swing = (high - low) tokens x requests/month x input
+    # price per token, plus the plumbing's share (prompt bytes through NAT, logs), which does not
+    # depend on the price. Scenario B: 40 requests/s x 730 h x 3,600 s = 105,120,000 requests a
+    # month; the range 1,000 -> 3,000 prompt tokens is 2,000 tokens a request. Priced at 0.72 USD
+    # per 1M input tokens (set here) against 0 USD, the swings differ by the tokens' share:
+    # 2,000 x 105,120,000 x 0.72 / 1e6 = 151,372.8 USD/month.
     key = f"options.{BEDROCK}.usd_per_1m_input_tokens"
     ranges = {"workload.in_tokens": (1000.0, 3000.0)}
     swings = []
-    for price in (0.5, 1.5):
+    for price in (0.0, 0.72):
         p = with_overrides(scenario_b, {key: price})
         t = tornado(p, BEDROCK, ranges, include_defaults=False).table(BEDROCK)
         swings.append(float(t.iloc[0]["swing_usd"]))
-    assert swings[1] - swings[0] == pytest.approx(2000 * 105_120_000 / 1e6 * 1.0, rel=REL)
+    assert swings[1] - swings[0] == pytest.approx(151_372.8, rel=REL)
+    assert 0 < swings[0] < 0.001 * swings[1]  # the plumbing's share is small but there
+
+
+def test_a_key_the_file_leaves_out_ranges_around_the_value_the_bill_used(scenario_b):
+    # the file leaves the input price to the price table: its bar is priced in a call of its
+    # own (every other key at its value), and equals the two scalar estimates
+    key = f"options.{BEDROCK}.usd_per_1m_input_tokens"
+    t = tornado(scenario_b, BEDROCK, {key: (0.5, 1.0)}, include_defaults=False).table().iloc[0]
+    for end in ("low", "high"):
+        scalar = _totals(with_overrides(scenario_b, {key: t[end]}))[BEDROCK]
+        assert t[f"{end}_usd"] == pytest.approx(scalar, rel=REL)
+    # the bill is affine in the price: 0.5 USD/1M x 210,240 M input tokens a month
+    assert t["swing_usd"] == pytest.approx(0.5 * 2000 * 105_120_000 / 1e6, rel=REL)
 
 
 def test_managed_prompt_token_bar_is_linear(scenario_b):
@@ -130,6 +145,17 @@ def test_a_range_past_a_bound_is_clipped_and_says_so(scenario_b):
                 include_defaults=False).table().iloc[0]
     assert (t["low"], t["high"]) == (0.2, 1.0)
     assert t["origin"].startswith("mine (clipped from 0.2..1.7") and "<= 1" in t["origin"]
+
+
+def test_a_prompt_cache_read_share_stops_where_read_plus_write_is_all_tokens(scenario_b):
+    # read 0.7 + write 0.2: the default +0.2 points would make 1.1 of the input tokens; the
+    # read share's ceiling is 1 - 0.2 = 0.8
+    p = with_overrides(scenario_b, {f"options.{SONNET}.prompt_cache":
+                                    {"read_fraction": 0.7, "write_fraction": 0.2}})
+    t = tornado(p, SONNET).table().set_index("key")
+    row = t.loc[f"options.{SONNET}.prompt_cache.read_fraction"]
+    assert (row["low"], row["high"]) == pytest.approx((0.5, 0.8))
+    assert "clipped" in row["origin"] and row["cheaper_at"] == "high"
 
 
 def test_rows_are_ranked_by_swing_descending(tornado_b):

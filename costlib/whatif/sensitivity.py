@@ -240,10 +240,23 @@ def _from_default(entry: dict, key: str, ctx: _Context) -> _Input | None:
         low, high = value + float(entry["low"]), value + float(entry["high"])
     else:
         low, high = float(entry["low"]), float(entry["high"])
-    low, high, note = _clip(low, high, spec)
+    low, high, note = _clip(low, high, _joint_bounds(ctx, key, spec))
     if low == high:
         return None
     return _Input(key, label, value, low, high, origin + note)
+
+
+def _joint_bounds(ctx: _Context, key: str, spec: dict) -> dict:
+    """A key's bounds, narrowed by a rule it shares with another key of the file.
+
+    A prompt cache's read share plus its write share cannot exceed 1 (all input tokens), so
+    the read share's ceiling is 1 - the write share.
+    """
+    if key.endswith(".prompt_cache.read_fraction"):
+        write = ctx.known.get(key.replace("read_fraction", "write_fraction"), {}).get("value")
+        if write is not None:
+            return {**spec, "le": min(spec.get("le", 1.0), 1.0 - write)}
+    return spec
 
 
 def _check_key(key: str, ctx: _Context) -> None:
@@ -285,7 +298,7 @@ def _from_argument(key: str, value, ctx: _Context) -> _Input:
                            f"{value[0]!r}, {value[1]!r}") from None
     if not (math.isfinite(low) and math.isfinite(high)):
         raise CostlibError(f"sensitivity: ranges: {key}: low and high must be finite")
-    low, high, note = _clip(low, high, spec)
+    low, high, note = _clip(low, high, _joint_bounds(ctx, key, spec))
     return _Input(key, label, ctx.base_value(key), low, high, origin + note)
 
 
