@@ -19,6 +19,8 @@
 ``costlib uncertainty PARAMS [--draws N] [--seed S] [--set dotted.key=value ...] [--json]``
     Monte Carlo over the inputs given as distributions: P10/P50/P90 per option and the
     probability that each is the cheapest (:mod:`costlib.cli.uncertainty`).
+``costlib sensitivity PARAMS [--option NAME] [--top N] [--set dotted.key=value ...] [--json]``
+    How much each input moves every option's total, low to high (:mod:`costlib.cli.sensitivity`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -35,12 +37,13 @@ from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
 from costlib.cli import prices as _prices
 from costlib.cli import report as _report
+from costlib.cli import sensitivity as _sensitivity
 from costlib.cli import throughput as _throughput
 from costlib.cli import uncertainty as _uncertainty
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
 COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven,
-            _uncertainty)
+            _uncertainty, _sensitivity)
 """The command modules; each has ``register(subparsers)``."""
 
 

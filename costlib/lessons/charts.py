@@ -574,6 +574,36 @@ def levers_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
+def tornado_chart(frame: pd.DataFrame, option: str) -> alt.LayerChart:
+    """Which inputs move this option's total most? A tornado: one bar per input, ranked by swing.
+
+    Each bar spans the option's total with the input at its low value to the total at its high
+    value [USD/month], in two parts either side of today's total (the vertical rule): the part
+    reached at the low end and the part reached at the high end, in the low/high palette.
+    ``frame`` is :attr:`costlib.whatif.sensitivity.Tornado.frame` (or one option's table).
+    """
+    data = frame[frame["option"] == option].sort_values("rank")
+    order = list(data["input"])
+    long = pd.concat([
+        data.assign(end="low", total_usd=data["low_usd"], value=data["low"].astype(str)),
+        data.assign(end="high", total_usd=data["high_usd"], value=data["high"].astype(str)),
+    ], ignore_index=True)[["input", "end", "value", "base_usd", "total_usd", "swing_usd",
+                           "swing_pct", "origin"]]
+    bars = alt.Chart(long).mark_bar().encode(
+        x=alt.X("base_usd:Q", title="monthly total (usd/month)", scale=alt.Scale(zero=False)),
+        x2="total_usd:Q",
+        y=alt.Y("input:N", title=None, sort=order),
+        color=case_color("end", labels=("low", "high"), title="input at"),
+        tooltip=["input", "end", "value", alt.Tooltip("total_usd:Q", format=",.0f"),
+                 alt.Tooltip("swing_usd:Q", format=",.0f"),
+                 alt.Tooltip("swing_pct:Q", format=".1f"), "origin"],
+    )
+    base = float(data["base_usd"].iloc[0]) if len(data) else 0.0
+    rule = alt.Chart(pd.DataFrame({"base_usd": [base]})).mark_rule(color="black").encode(
+        x="base_usd:Q")
+    return (bars + rule).properties(width=WIDTH - 120, height=_rows_height(len(data), 24))
+
+
 def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
     """Scatter: predicted against measured for every benchmark row, with the 1:1 line (log-log)."""
     lo = float(min(table["measured"].min(), table["predicted"].min()))
@@ -729,7 +759,7 @@ __all__ = [
     "category_items", "lever_changes", "memory_chart", "roofline_chart", "prompt_cv_chart",
     "LOAD_PANELS", "LOAD_BOUNDS", "LOAD_SERIES", "latency_load_chart",
     "context_chart", "levers_chart", "calibration_chart", "age_chart", "price_cut_chart",
-    "region_chart", "before_after_chart", "bedrock_prices_chart",
+    "region_chart", "before_after_chart", "bedrock_prices_chart", "uncertainty_bands", "tornado_chart",
 ]
 
 

@@ -34,6 +34,7 @@ TABLES: dict[str, Path] = {
     "benchmarks": paths.BENCHMARKS_CSV,
     "benchmarks_load": paths.BENCHMARKS_LOAD_CSV,
     "scenarios": paths.SCENARIOS_YAML,
+    "sensitivity_ranges": paths.SENSITIVITY_RANGES_YAML,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,
     "prices/imported/bedrock_genai_prices": paths.GENAI_BEDROCK_CSV,
