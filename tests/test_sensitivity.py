@@ -274,3 +274,33 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("costlib: error:") and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# inputs given as distributions
+
+
+UNCERTAIN_B = PARAMS_DIR.parent / "tests" / "fixtures" / "uncertainty" / "scenario_b_uncertain.yaml"
+
+
+def test_a_distributed_input_moves_between_its_p10_and_p90():
+    """The fixture's avg_rps is triangular(30, 40, 60): by hand, the CDF below the mode is
+    (x - 30)^2 / ((60 - 30)(40 - 30)) = (x - 30)^2 / 300, so P10 = 30 + sqrt(30) = 35.4772;
+    above the mode 1 - (60 - x)^2 / ((60 - 30)(60 - 40)) = 0.9 gives P90 = 60 - sqrt(60) = 52.2540."""
+    params = load_params(UNCERTAIN_B)
+    t = tornado(params, BEDROCK)
+    row = t.frame[t.frame["key"] == "workload.avg_rps"].iloc[0]
+    assert row["low"] == pytest.approx(30 + 30 ** 0.5, rel=1e-12)
+    assert row["high"] == pytest.approx(60 - 60 ** 0.5, rel=1e-12)
+    assert row["origin"].startswith("distribution P10-P90")
+    for end in ("low", "high"):
+        alone = estimate(with_overrides(params, {"workload.avg_rps": float(row[end])}))
+        monthly = {o.name: o.monthly_usd for o in alone.options}[BEDROCK]
+        assert row[f"{end}_usd"] == pytest.approx(monthly, rel=REL)
+
+
+def test_a_distributed_average_rate_replaces_the_default_traffic_range():
+    """The average rate is moved once, by its distribution, not also by the traffic default."""
+    t = tornado(load_params(UNCERTAIN_B), BEDROCK)
+    assert "traffic" not in set(t.frame["key"])
+    assert "traffic" in set(tornado(load_params(PARAMS_DIR / "scenario_b_steady.yaml"), BEDROCK).frame["key"])

@@ -43,7 +43,7 @@ def format_tornado(result, top: int = 10) -> str:
         rows = []
         for r in t.itertuples():
             mark = notes.setdefault(r.origin, len(notes) + 1)
-            rows.append([f"{r.input} [{r.key}]", _value(r.low), _value(r.high),
+            rows.append([(r.input if r.input == r.key else f"{r.input} [{r.key}]"), _value(r.low), _value(r.high),
                          f"{r.low_usd:,.0f}", f"{r.high_usd:,.0f}", f"{r.swing_usd:,.0f}",
                          f"{r.swing_pct:.1f}", f"[{mark}]"])
         widths = [max(len(c) for c in col) for col in zip(header, *rows)]

@@ -10,7 +10,8 @@ tornado_chart`); ``costlib sensitivity PARAMS`` prints them.
 Ranges
 ------
 An input's low and high come from, in order: ``ranges=`` (``{key: (low, high)}`` or
-``(low, high, "where it comes from")``, e.g. the P10 and P90 of a distribution), then the default
+``(low, high, "where it comes from")``), then the P10 and P90 of the input's distribution when
+the params file gives one (:func:`distribution_ranges`), then the default
 ranges of ``costlib/data/sensitivity_ranges.yaml`` (:func:`default_ranges`): a factor of the
 file's value (``traffic`` x0.5..x1.5), two absolute values of a share (cross-AZ share 0..2/3),
 points either side of a share (cache hit rate +-0.2), or two settings of a choice
@@ -71,7 +72,7 @@ from costlib.bill.vector import numeric_keys, price_many
 from costlib.core.errors import CostlibError
 from costlib.whatif.breakeven import _TRAFFIC_KNOBS, TRAFFIC, _price_in_use
 
-__all__ = ["Tornado", "tornado", "default_ranges", "RANGES_TABLE", "COLUMNS"]
+__all__ = ["Tornado", "tornado", "default_ranges", "distribution_ranges", "RANGES_TABLE", "COLUMNS"]
 
 RANGES_TABLE = "sensitivity_ranges"
 """The table (``costlib/data/sensitivity_ranges.yaml``) holding the default ranges."""
@@ -302,14 +303,29 @@ def _from_argument(key: str, value, ctx: _Context) -> _Input:
     return _Input(key, label, ctx.base_value(key), low, high, origin + note)
 
 
+def distribution_ranges(params: Params) -> dict:
+    """``{key: (P10, P90, origin)}`` of every input the params file gives as a distribution.
+
+    The tornado moves such an input between its 10th and 90th percentiles (the range the
+    Monte Carlo's P10-P90 band is made of), in place of any default range for the key.
+    """
+    from costlib.bill.params import uncertain_inputs
+
+    return {key: (float(dist.ppf(0.1)), float(dist.ppf(0.9)),
+                  f"distribution P10-P90: {dist.describe()}")
+            for key, dist in uncertain_inputs(params).items()}
+
+
 def _inputs(ctx: _Context, ranges: dict | None, include_defaults: bool) -> list[_Input]:
-    given = dict(ranges or {})
+    given = {**distribution_ranges(ctx.params), **dict(ranges or {})}
     out: dict[str, _Input] = {}
     if include_defaults:
         for entry in default_ranges():
             for key in _keys_for(str(entry["key"]), ctx):
                 if key in given or key in out:
                     continue
+                if key == TRAFFIC and "workload.avg_rps" in given:
+                    continue  # the average rate is moved by its own range: not twice
                 made = _from_default(entry, key, ctx)
                 if made is not None:
                     out[key] = made
