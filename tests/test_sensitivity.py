@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from costlib.bill.estimate import estimate
-from costlib.bill.params import load_params, with_overrides
+from costlib.bill.params import at_points, load_params, with_overrides
 from costlib.bill.vector import numeric_keys
 from costlib.cli import main
 from costlib.core.errors import CostlibError
@@ -32,7 +32,9 @@ REL = 1e-9
 
 @pytest.fixture(scope="module")
 def scenario_b():
-    return load_params(PARAMS_DIR / "scenario_b_steady.yaml")
+    """Scenario B with its inputs at their point values, so every input takes its default range
+    (the file gives three inputs as distributions; those are tested at the end)."""
+    return at_points(load_params(PARAMS_DIR / "scenario_b_steady.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,10 @@ def _overrides(params, key, value) -> dict:
     """The scalar overrides of one end, written out: traffic scales avg and p95 together."""
     if key == "traffic":
         k = value / params.workload.avg_rps
-        return {"workload.avg_rps": value, "workload.p95_rps": params.workload.p95_rps * k}
+        out = {"workload.avg_rps": value}
+        if params.workload.p95_rps is not None:  # a steady profile without one: p95 = avg
+            out["workload.p95_rps"] = params.workload.p95_rps * k
+        return out
     return {key: value}
 
 
@@ -247,7 +252,9 @@ def test_cli_prints_one_table_per_option_cheapest_first(capsys):
     assert main(["sensitivity", str(PARAMS_DIR / "scenario_b_steady.yaml"), "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert out.index(f"{BEDROCK} (cheapest today)") < out.index(P5)
-    assert "swing USD" in out and "[traffic]" in out and "[1] default range:" in out
+    assert "swing USD" in out and "traffic (avg rps) [workload.avg_rps]" in out
+    assert "distribution P10-P90: triangular(low 30, mode 40, high 55)" in out
+    assert "default range:" in out
 
 
 def test_cli_json_parses_without_nan(capsys):
@@ -303,4 +310,4 @@ def test_a_distributed_average_rate_replaces_the_default_traffic_range():
     """The average rate is moved once, by its distribution, not also by the traffic default."""
     t = tornado(load_params(UNCERTAIN_B), BEDROCK)
     assert "traffic" not in set(t.frame["key"])
-    assert "traffic" in set(tornado(load_params(PARAMS_DIR / "scenario_b_steady.yaml"), BEDROCK).frame["key"])
+    assert "traffic" in set(tornado(at_points(load_params(UNCERTAIN_B)), BEDROCK).frame["key"])

@@ -55,7 +55,7 @@ from costlib.core.units import DEFAULT_REGION
 
 __all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "RouterOption",
            "SelfHostedOption", "UncertaintySettings", "load_params", "parse_set_overrides",
-           "apply_overrides", "uncertain_inputs"]
+           "apply_overrides", "uncertain_inputs", "at_points"]
 
 
 class LatencyTargets(Strict):
@@ -257,6 +257,17 @@ def uncertain_inputs(params: Params) -> dict[str, Distribution]:
     and P90, ``.sample(rng, n)`` seeded draws. Empty for a file of plain numbers.
     """
     return params.uncertain
+
+
+def at_points(params: Params) -> Params:
+    """``params`` with every distribution dropped: each input fixed at its point value.
+
+    The estimate is the same (it always uses the points); what changes is that nothing is
+    uncertain any more, so :func:`costlib.whatif.sensitivity.tornado` moves every input by its
+    default range and :func:`costlib.whatif.uncertainty.monte_carlo` has nothing to draw.
+    """
+    points = {key: dist.point for key, dist in params.uncertain.items()}
+    return with_overrides(params, points) if points else params
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ def format_tornado(result, top: int = 10) -> str:
                          f"{r.low_usd:,.0f}", f"{r.high_usd:,.0f}", f"{r.swing_usd:,.0f}",
                          f"{r.swing_pct:.1f}", f"[{mark}]"])
         widths = [max(len(c) for c in col) for col in zip(header, *rows)]
-        cheapest = " (cheapest today)" if option == result.cheapest else ""
+        cheapest = (" (cheapest today)" if option == result.cheapest and len(result.options) > 1
+                    else "")
         lines.append(f"{option}{cheapest}: {result.base_usd[option]:,.0f} USD/month today")
         for cells in [header, *rows]:
             lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w)

@@ -803,3 +803,105 @@ __all__ = ["Lesson", "start", "TRAFFIC_FACTORS", "RPS_TOLERANCE", "SIDES", "Cros
            "fleet_table", "idle_chart", "idle_note", "spike_example", "spike_day", "spike_chart",
            "spike_note", "exercise_double_traffic", "exercise_half_spikes", "cache_breakeven",
            "exercise_cache_breakeven", "verdict_explorer"]
+
+
+# --------------------------------------------------------------------------------------------
+# how sure the verdict is (Monte Carlo) and which inputs move it (tornado)
+
+
+def uncertainty(params: Params):
+    """The Monte Carlo over the file's uncertain inputs, or None when it states none.
+
+    :func:`costlib.whatif.uncertainty.monte_carlo` with the file's ``uncertainty:`` settings
+    (default 10,000 draws, seed 13): the same draws every run.
+    """
+    from costlib.bill.params import uncertain_inputs
+    from costlib.whatif.uncertainty import monte_carlo
+
+    return monte_carlo(params) if uncertain_inputs(params) else None
+
+
+def uncertainty_sentence(mc, params: Params | None = None) -> str:
+    """How sure the total is, in one or two sentences (plain text)."""
+    if mc is None:
+        return ("Every input of this params file is a single number, so the report shows no band: "
+                "give any numeric input a distribution (README, \"Uncertain inputs\") to see how "
+                "sure the totals are.")
+    frame = mc.to_frame()
+    best = max(mc.options, key=lambda o: mc.p_cheapest[o])
+    low = frame.set_index("option").loc[best]
+    inputs = ", ".join(mc.distributions)
+    sure = ("in every draw" if mc.p_cheapest[best] == 1.0
+            else f"in {100 * mc.p_cheapest[best]:.1f} % of the draws")
+    return (f"Drawing {inputs} from their distributions ({mc.draws:,} draws, seed {mc.seed}), "
+            f"{best} is the cheapest {sure}; its monthly bill has a P10 of "
+            f"{low['p10_usd']:,.0f}, a P50 of {low['p50_usd']:,.0f} and a P90 of "
+            f"{low['p90_usd']:,.0f} USD (point estimate {low['point_usd']:,.0f}).")
+
+
+def uncertainty_note(mc, params: Params | None = None) -> Markdown:
+    """:func:`uncertainty_sentence` as the lesson's paragraph."""
+    return Markdown(uncertainty_sentence(mc, params))
+
+
+def uncertainty_table(mc) -> pd.DataFrame | str:
+    """Per option: point estimate, P10, P50, P90 [USD/month] and P(cheapest) [%]."""
+    if mc is None:
+        return "(no uncertain input in this params file)"
+    frame = mc.to_frame().drop(columns="mean_usd")
+    frame["p_cheapest"] = 100.0 * frame["p_cheapest"]
+    return frame.rename(columns={"point_usd": "point usd", "p10_usd": "P10 usd",
+                                 "p50_usd": "P50 usd", "p90_usd": "P90 usd",
+                                 "p_cheapest": "cheapest in % of draws"})
+
+
+def uncertain_inputs_table(mc) -> pd.DataFrame | str:
+    """The inputs drawn: their distribution, point value, P10 and P90, and how they were drawn."""
+    if mc is None:
+        return "(no uncertain input in this params file)"
+    rows = [{"input": key, "distribution": d.describe(), "point": d.point,
+             "P10": float(d.ppf(0.1)), "P90": float(d.ppf(0.9)),
+             "drawn as": (f"{mc.levels} equally likely values" if key in mc.structural
+                          else "continuous")}
+            for key, d in mc.distributions.items()]
+    return pd.DataFrame(rows)
+
+
+def uncertainty_chart(mc) -> alt.LayerChart | None:
+    """How sure is each option's total? Its P10-P90 band, P50 and point estimate."""
+    return None if mc is None else charts.uncertainty_bands(mc.to_frame())
+
+
+def sensitivity(params: Params):
+    """The tornado of every option (:func:`costlib.whatif.sensitivity.tornado`): the default
+    ranges of ``costlib/data/sensitivity_ranges.yaml`` and, for an input the file gives as a
+    distribution, its P10 to P90."""
+    from costlib.whatif.sensitivity import tornado
+
+    return tornado(params)
+
+
+def sensitivity_sentence(t, n: int = 3) -> str:
+    """The ``n`` inputs that move the cheapest option's total most, in one sentence."""
+    return t.note(t.cheapest, n)
+
+
+def sensitivity_note(t, n: int = 3) -> Markdown:
+    """:func:`sensitivity_sentence` as the lesson's paragraph."""
+    return Markdown(sensitivity_sentence(t, n))
+
+
+def sensitivity_chart(t, option: str | None = None, n: int = 8) -> alt.LayerChart:
+    """Which inputs move this option's total most? Its tornado, the ``n`` largest swings."""
+    option = t.cheapest if option is None else option
+    return charts.tornado_chart(t.top(option, n), option)
+
+
+def sensitivity_table(t, n: int = 3) -> pd.DataFrame:
+    """Every option's ``n`` largest swings: input, low, high, both totals, swing [USD, %]."""
+    rows = [t.top(name, n) for name in t.options]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[["option", "input", "low", "high", "low_usd", "high_usd", "swing_usd",
+                  "swing_pct"]].rename(columns={"low_usd": "total at low usd",
+                                                 "high_usd": "total at high usd",
+                                                 "swing_usd": "swing usd", "swing_pct": "swing %"})

@@ -48,8 +48,9 @@ sensitivity``): the same low/high pricing, with stated ranges from a data file, 
 for distributions, the exact scalar-estimate ends and one call for all inputs.
 
 >>> from costlib.core.paths import PARAMS_DIR
->>> from costlib.bill.params import load_params
->>> t = tornado(load_params(PARAMS_DIR / "scenario_b_steady.yaml"), "bedrock_llama31_70b")
+>>> from costlib.bill.params import at_points, load_params
+>>> b = at_points(load_params(PARAMS_DIR / "scenario_b_steady.yaml"))  # default ranges only
+>>> t = tornado(b, "bedrock_llama31_70b")
 >>> top = t.table("bedrock_llama31_70b").iloc[0]
 >>> top["key"], round(top["swing_usd"])
 ('traffic', 190028)
@@ -220,6 +221,15 @@ def _label(entry_label: str, key: str) -> str:
     return entry_label
 
 
+def _default_label(key: str, ctx: _Context) -> str:
+    """The words the default ranges give a key (``prompt tokens (context length)``), else the key;
+    the average rate is called as the traffic is."""
+    for entry in default_ranges():
+        if key in _keys_for(str(entry["key"]), ctx):
+            return _label(str(entry["label"]), key)
+    return "traffic (avg rps)" if key == "workload.avg_rps" else key
+
+
 def _from_default(entry: dict, key: str, ctx: _Context) -> _Input | None:
     form = entry["form"]
     origin = f"default range: {entry['reason']}"
@@ -281,7 +291,7 @@ def _from_argument(key: str, value, ctx: _Context) -> _Input:
                            f"origin), not {value!r}")
     low, high = value[0], value[1]
     origin = str(value[2]) if len(value) == 3 else "stated range"
-    label = key
+    label = _default_label(key, ctx)
     if isinstance(low, str) or isinstance(high, str):
         found, current = _leaf(ctx.params, key)
         if not (found and isinstance(current, str)):
