@@ -217,6 +217,45 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
     return price
 
 
+def fleet_floor_share(fleet: FleetPolicy, instance_hours_per_month):
+    """Share of a fleet's billed instance-hours paid in a month without requests [0-1].
+
+    ``fixed`` and ``scheduled`` fleets keep the count they are sized for on (all month, or
+    whenever the schedule is on) whether requests arrive or not: share 1. An ``autoscaled``
+    fleet scales down to ``min_instances`` (capped by ``max_instances``): share
+    ``min_instances * 730 / instance_hours_per_month`` (0 when nothing is billed).
+
+    Parameters
+    ----------
+    fleet : FleetPolicy
+    instance_hours_per_month : float or numpy.ndarray
+        Billed instance-hours [instance-h/month].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [-], in [0, 1].
+
+    Examples
+    --------
+    An autoscaled fleet with 1 warm instance that bills 1,460 instance-hours a month: half of
+    them (1 x 730) are its floor.
+
+    >>> float(fleet_floor_share(FleetPolicy(policy="autoscaled", min_instances=1), 1460.0))
+    0.5
+    """
+    hours = np.asarray(instance_hours_per_month, dtype=float)
+    if fleet.policy != "autoscaled":
+        return num(np.ones_like(hours))
+    warm = float(fleet.min_instances)
+    if fleet.max_instances is not None:
+        warm = min(warm, float(fleet.max_instances))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(hours > 0, np.minimum(warm * HOURS_PER_MONTH
+                                               / np.where(hours > 0, hours, 1.0), 1.0), 0.0)
+    return num(share)
+
+
 def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
     """Line items of a self-hosted fleet for one month."""
     tp = resolve_throughput(name, opt, ctx)
@@ -235,27 +274,30 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
                          instances_per_rps=per_rps)
     hour = _instance_price(opt, ctx)
     instance_hours = fleet.instance_hours_per_month
+    floor_share = fleet_floor_share(opt.fleet, instance_hours)
     items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
-                       instance_hours, "instance-hour", hour.usd, hour.source)]
+                       instance_hours, "instance-hour", hour.usd, hour.source,
+                       floor_quantity=num(floor_share * instance_hours))]
     if fleet.spot is not None and any_nonzero(fleet.spot.extra_instance_hours_per_month):
+        spot_hours = fleet.spot.extra_instance_hours_per_month
         items.append(line_item("failures", f"{opt.instance} spot replacements booting",
-                               fleet.spot.extra_instance_hours_per_month, "instance-hour",
-                               hour.usd, hour.source))
+                               spot_hours, "instance-hour", hour.usd, hour.source,
+                               floor_quantity=num(floor_share * spot_hours)))
     avg_instances = fleet.avg_billed_instances
     if opt.platform != "sagemaker" and any_nonzero(opt.ebs_gb_per_instance):
         p = ctx.price("ebs", "gp3", "storage")
-        items.append(line_item("inference", "EBS gp3 volumes",
-                               opt.ebs_gb_per_instance * avg_instances, "GB-month", p.usd,
-                               p.source))
+        ebs_gb = opt.ebs_gb_per_instance * avg_instances
+        items.append(line_item("inference", "EBS gp3 volumes", ebs_gb, "GB-month", p.usd,
+                               p.source, floor_quantity=num(floor_share * ebs_gb)))
     if any_nonzero(opt.image_gb):
         p = ctx.price("ecr", "private_repository", "storage")
         items.append(line_item("inference", "ECR image storage", opt.image_gb, "GB-month",
-                               p.usd, p.source))
+                               p.usd, p.source, fixed=True))
     if opt.platform == "eks" and any_nonzero(opt.eks_cluster_share):
         p = ctx.price("eks", "cluster", "control_plane_hour")
         items.append(line_item("operations", "EKS control plane",
                                HOURS_PER_MONTH * opt.eks_cluster_share, "cluster-hour", p.usd,
-                               p.source))
+                               p.source, fixed=True))
     items.extend(operations_items(opt.operations))
     p95_tps = num(worksheet.tokens_per_second_at_p95(
         traffic.p95_rps, ctx.workload.in_tokens, ctx.workload.out_tokens))
@@ -279,4 +321,5 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     return OptionOutcome(items, details)
 
 
-__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "price_self_hosted"]
+__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "fleet_floor_share",
+           "price_self_hosted"]
