@@ -44,7 +44,7 @@ def format_estimate(result, floor: bool = False) -> str:
     if unit is not None:
         lines.append(
             f"work unit: {unit['name']}: {unit['turns']} turns x "
-            f"{unit["requests_per_unit"] / unit["turns"]:g} model call(s) a turn = "
+            f"{unit['requests_per_unit'] / unit['turns']:g} model call(s) a turn = "
             f"{unit['requests_per_unit']:g} requests, {unit['units_per_month']:,.0f} units/month; "
             f"{unit['retrievals_per_unit']:g} retrievals and {unit['tool_calls_per_unit']:g} "
             "tool calls per unit (tool calls counted, not priced)")
