@@ -257,3 +257,20 @@ def test_estimate_floor_flag_lists_each_floor(capsys):
     assert "floor_usd" in out and "usd_per_unit" in out
     assert "cache_then_llama31_8b floor: 97.72 USD/month without requests" in out
     assert "NAT gateways (2, one per AZ)" in out
+
+
+def test_retrievals_with_retrieval_on_are_one_per_request(tmp_path):
+    # rag_plumbing.yaml retrieves once per request (retrieval.enabled): a unit of 2 turns x 2
+    # calls = 4 requests makes 4 retrievals; stating 2 is refused, stating 4 (or nothing) loads
+    data = yaml.safe_load((ROOT / "params" / "rag_plumbing.yaml").read_text())
+    data["work_unit"] = {"name": "ticket", "turns": 2, "calls": [{"name": "answer", "count": 2}],
+                         "retrievals": 4, "tool_calls": 3}
+    path = tmp_path / "rag_unit.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    e = estimate(load_params(path))
+    assert e.work_unit["retrievals_per_unit"] == 4
+    assert e.work_unit["tool_calls_per_unit"] == 3  # counted, not priced
+    data["work_unit"]["retrievals"] = 2
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(CostlibError, match=r"work_unit.retrievals: 2 per unit.*4 requests"):
+        load_params(path)

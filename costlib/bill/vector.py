@@ -23,7 +23,13 @@ scalar estimate is the case N = 1. Two kinds of input are treated differently:
 
 Checks: every array must hold finite numbers within the key's bounds (the same bounds the
 params schema gives one value), and the params models' cross-field rules (prompt-cache shares,
-route shares) are checked on all rows at once.
+route shares, a ``work_unit``'s calls against the workload's tokens) are checked on all rows at
+once.
+
+Every item carries its floor part (``floor_usd``, what is paid without requests), so
+:meth:`Bill.floor` and :meth:`Bill.usage` split each total; with a ``work_unit:`` block,
+:meth:`Bill.usd_per_unit` and :meth:`Bill.usd_per_unit_all_in` give the cost per unit of work
+(:mod:`costlib.bill.work_unit`).
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from costlib.bill.lineitems import fmt
 from costlib.core.schema import Strict
 
 __all__ = ["ModelCall", "WorkUnit", "requests_per_unit", "units_per_month",
@@ -169,10 +170,10 @@ def retrievals_mismatch(unit: WorkUnit, retrieval_enabled: bool) -> str | None:
     want = requests_per_unit(unit) if retrieval_enabled else np.asarray(0.0)
     if np.any(np.abs(np.asarray(unit.retrievals, dtype=float) - want) > 1e-9):
         if retrieval_enabled:
-            return (f"work_unit.retrievals: {unit.retrievals:g} per unit, but the bill retrieves "
+            return (f"work_unit.retrievals: {fmt(unit.retrievals)} per unit, but the bill retrieves "
                     f"once per model request ({float(np.max(want)):g} requests per unit with "
                     "retrieval.enabled true); give that number or leave retrievals out")
-        return (f"work_unit.retrievals: {unit.retrievals:g} per unit, but retrieval.enabled is "
+        return (f"work_unit.retrievals: {fmt(unit.retrievals)} per unit, but retrieval.enabled is "
                 "false, so no retrieval is priced; give 0, leave it out, or enable retrieval")
     return None
 
