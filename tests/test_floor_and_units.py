@@ -274,3 +274,18 @@ def test_retrievals_with_retrieval_on_are_one_per_request(tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(CostlibError, match=r"work_unit.retrievals: 2 per unit.*4 requests"):
         load_params(path)
+
+
+def test_scheduled_fleet_floor_is_what_the_schedule_keeps_on(tmp_path):
+    # a scheduled fleet runs its count whenever the schedule is on, requests or not: all its
+    # billed instance-hours are floor
+    data = yaml.safe_load((ROOT / "params" / "scenario_a_bursty.yaml").read_text())
+    data["options"]["g5_llama31_8b_sized_for_spikes"]["fleet"] = {
+        "policy": "scheduled", "schedule": {"hours": [13, 22]}, "size_for": "peak"}
+    path = tmp_path / "scheduled.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    e = estimate(load_params(path))
+    hours = next(li for li in e.option("g5_llama31_8b_sized_for_spikes").line_items
+                 if li.unit == "instance-hour" and li.category == "inference")
+    assert 0 < hours.quantity < 730 * 100
+    assert hours.floor_usd == hours.monthly_usd

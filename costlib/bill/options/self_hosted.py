@@ -217,43 +217,40 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
     return price
 
 
-def fleet_floor_share(fleet: FleetPolicy, instance_hours_per_month):
-    """Share of a fleet's billed instance-hours paid in a month without requests [0-1].
+def fleet_floor_instances(fleet: FleetPolicy):
+    """Instances a fleet keeps billed in a month without requests [instances], or None for all.
 
     ``fixed`` and ``scheduled`` fleets keep the count they are sized for on (all month, or
-    whenever the schedule is on) whether requests arrive or not: share 1. An ``autoscaled``
-    fleet scales down to ``min_instances`` (capped by ``max_instances``): share
-    ``min_instances * 730 / instance_hours_per_month`` (0 when nothing is billed).
-
-    Parameters
-    ----------
-    fleet : FleetPolicy
-    instance_hours_per_month : float or numpy.ndarray
-        Billed instance-hours [instance-h/month].
-
-    Returns
-    -------
-    float or numpy.ndarray
-        [-], in [0, 1].
+    whenever the schedule is on) whether requests arrive or not: None, the whole fleet is
+    floor. An ``autoscaled`` fleet scales down to ``min_instances`` (capped by
+    ``max_instances``): that count, all month.
 
     Examples
     --------
-    An autoscaled fleet with 1 warm instance that bills 1,460 instance-hours a month: half of
-    them (1 x 730) are its floor.
-
-    >>> float(fleet_floor_share(FleetPolicy(policy="autoscaled", min_instances=1), 1460.0))
-    0.5
+    >>> fleet_floor_instances(FleetPolicy(policy="autoscaled", min_instances=2))
+    2.0
+    >>> fleet_floor_instances(FleetPolicy(policy="fixed")) is None
+    True
     """
-    hours = np.asarray(instance_hours_per_month, dtype=float)
     if fleet.policy != "autoscaled":
-        return num(np.ones_like(hours))
+        return None
     warm = float(fleet.min_instances)
     if fleet.max_instances is not None:
         warm = min(warm, float(fleet.max_instances))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(hours > 0, np.minimum(warm * HOURS_PER_MONTH
-                                               / np.where(hours > 0, hours, 1.0), 1.0), 0.0)
-    return num(share)
+    return warm
+
+
+def _floor_part(warm, quantity, floor_quantity=None) -> dict:
+    """The floor keywords of :func:`~costlib.bill.lineitems.line_item` for a fleet's item.
+
+    ``warm`` None (a fixed or scheduled fleet): the whole item. Otherwise ``floor_quantity``,
+    by default that of instance-hours, ``min(warm * 730, quantity)`` [instance-h].
+    """
+    if warm is None:
+        return {"fixed": True}
+    if floor_quantity is None:
+        floor_quantity = np.minimum(warm * HOURS_PER_MONTH, quantity)
+    return {"floor_quantity": floor_quantity}
 
 
 def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
@@ -274,21 +271,29 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
                          instances_per_rps=per_rps)
     hour = _instance_price(opt, ctx)
     instance_hours = fleet.instance_hours_per_month
-    floor_share = fleet_floor_share(opt.fleet, instance_hours)
+    # the floor: a fixed or scheduled fleet whole, an autoscaled one its warm minimum
+    warm = fleet_floor_instances(opt.fleet)
     items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
                        instance_hours, "instance-hour", hour.usd, hour.source,
-                       floor_quantity=num(floor_share * instance_hours))]
+                       **_floor_part(warm, instance_hours))]
     if fleet.spot is not None and any_nonzero(fleet.spot.extra_instance_hours_per_month):
         spot_hours = fleet.spot.extra_instance_hours_per_month
+        # replacements are in proportion to the instance-hours: the warm ones' share is floor
+        warm_spot = None if warm is None else num(np.where(
+            np.asarray(instance_hours) > 0, spot_hours * np.minimum(warm * HOURS_PER_MONTH,
+                                                                   instance_hours)
+            / np.where(np.asarray(instance_hours) > 0, instance_hours, 1.0), 0.0))
         items.append(line_item("failures", f"{opt.instance} spot replacements booting",
                                spot_hours, "instance-hour", hour.usd, hour.source,
-                               floor_quantity=num(floor_share * spot_hours)))
+                               **_floor_part(warm, spot_hours, warm_spot)))
     avg_instances = fleet.avg_billed_instances
     if opt.platform != "sagemaker" and any_nonzero(opt.ebs_gb_per_instance):
         p = ctx.price("ebs", "gp3", "storage")
         ebs_gb = opt.ebs_gb_per_instance * avg_instances
+        warm_gb = None if warm is None else num(opt.ebs_gb_per_instance
+                                                * np.minimum(warm, avg_instances))
         items.append(line_item("inference", "EBS gp3 volumes", ebs_gb, "GB-month", p.usd,
-                               p.source, floor_quantity=num(floor_share * ebs_gb)))
+                               p.source, **_floor_part(warm, ebs_gb, warm_gb)))
     if any_nonzero(opt.image_gb):
         p = ctx.price("ecr", "private_repository", "storage")
         items.append(line_item("inference", "ECR image storage", opt.image_gb, "GB-month",
@@ -321,5 +326,5 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     return OptionOutcome(items, details)
 
 
-__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "fleet_floor_share",
+__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "fleet_floor_instances",
            "price_self_hosted"]
