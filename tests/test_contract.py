@@ -10,7 +10,8 @@ from costlib.bill.options import CATEGORIES
 from costlib.core.paths import PARAMS_DIR
 
 PARAMS_FILES = sorted(PARAMS_DIR.glob("*.yaml"))
-LINE_ITEM_KEYS = {"category", "item", "monthly_usd", "quantity", "unit", "unit_usd", "source"}
+LINE_ITEM_KEYS = {"category", "item", "monthly_usd", "quantity", "unit", "unit_usd", "source",
+                  "floor_usd"}
 
 
 @pytest.fixture(scope="module", params=PARAMS_FILES, ids=lambda p: p.name)
@@ -33,6 +34,7 @@ def test_every_params_file_is_covered():
 def test_options_carry_the_contract_keys(estimate_json):
     for o in estimate_json["options"]:
         assert {"name", "kind", "monthly_usd", "usd_per_request", "usd_per_1k_tokens",
+                "floor_usd", "usage_usd", "usd_per_unit", "usd_per_unit_all_in",
                 "line_items"} <= set(o)
         assert o["line_items"], o["name"]
         for li in o["line_items"]:
@@ -46,6 +48,27 @@ def test_line_items_sum_to_monthly_total(estimate_json):
     for o in estimate_json["options"]:
         assert_allclose(sum(li["monthly_usd"] for li in o["line_items"]), o["monthly_usd"],
                         rtol=1e-12)
+
+
+def test_floor_and_usage_add_up_to_the_total(estimate_json):
+    for o in estimate_json["options"]:
+        assert_allclose(o["floor_usd"] + o["usage_usd"], o["monthly_usd"], rtol=1e-12)
+        assert_allclose(sum(li["floor_usd"] for li in o["line_items"]), o["floor_usd"],
+                        rtol=1e-12)
+        assert 0.0 <= o["floor_usd"] <= o["monthly_usd"]
+
+
+def test_per_unit_costs_follow_from_the_work_unit(estimate_json):
+    unit = estimate_json["work_unit"]
+    for o in estimate_json["options"]:
+        if unit is None:
+            assert o["usd_per_unit"] is None and o["usd_per_unit_all_in"] is None
+            continue
+        units = unit["units_per_month"]
+        assert_allclose(units, estimate_json["workload"]["requests_per_month"]
+                        / unit["requests_per_unit"], rtol=1e-12)
+        assert_allclose(o["usd_per_unit"] * units, o["usage_usd"], rtol=1e-12)
+        assert_allclose(o["usd_per_unit_all_in"] * units, o["monthly_usd"], rtol=1e-12)
 
 
 def test_each_line_item_is_quantity_times_unit_price(estimate_json):

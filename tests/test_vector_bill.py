@@ -68,6 +68,11 @@ def _assert_rows_match(params, bill, inputs, rows) -> None:
         for o in e.options:
             assert bill.total(o.name)[i] == pytest.approx(o.monthly_usd, rel=1e-9, abs=1e-9), \
                 (o.name, i)
+            assert bill.floor(o.name)[i] == pytest.approx(o.floor_usd, rel=1e-9, abs=1e-9), \
+                (o.name, i)
+            if e.work_unit is not None:
+                assert bill.usd_per_unit(o.name)[i] == pytest.approx(o.usd_per_unit, rel=1e-9,
+                                                                     abs=1e-12), (o.name, i)
             vec = [it.monthly_usd[i] for it in bill.options[o.name]]
             scal = [li.monthly_usd for li in o.line_items]
             # the vector bill lists the union of items over rows; the others are zero
@@ -75,11 +80,17 @@ def _assert_rows_match(params, bill, inputs, rows) -> None:
             by_item = {}
             for it in bill.options[o.name]:
                 by_item.setdefault((it.category, it.item, it.unit), []).append(it.monthly_usd[i])
+            floors = {}
+            for it in bill.options[o.name]:
+                floors.setdefault((it.category, it.item, it.unit), []).append(it.floor_usd[i])
             for li in o.line_items:
                 got = by_item.get((li.category, li.item, li.unit))
                 if got is not None:  # labels with row-specific numbers read "varies"
                     assert any(g == pytest.approx(li.monthly_usd, rel=1e-9, abs=1e-9)
                                for g in got), (o.name, li.item, i)
+                    assert any(g == pytest.approx(li.floor_usd, rel=1e-9, abs=1e-9)
+                               for g in floors[(li.category, li.item, li.unit)]), \
+                        (o.name, li.item, i)
 
 
 @pytest.mark.parametrize("path", PARAMS, ids=[p.stem for p in PARAMS])

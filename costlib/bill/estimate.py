@@ -4,6 +4,15 @@
 each option a list of line items (category, item, quantity, unit, unit price, monthly USD), their
 total, and the cost per request and per 1,000 tokens. The same result is available as a dict
 (the ``--json`` contract), as readable tables, and as a tidy pandas frame for charts.
+
+Every total splits into its **floor** (``floor_usd``: what the option costs in a month in which
+no request arrives, with the capacity the params provision kept as provisioned -- NAT
+gateways, load balancer hours, public IPs, the vector store's capacity and corpus, keys, a fixed
+fleet, an autoscaled fleet's minimum instances, engineer time) and its **usage** part
+(``usage_usd = monthly_usd - floor_usd``), from the ``floor_usd`` each pricer sets on its line
+items (:class:`~costlib.bill.lineitems.LineItem`). With a ``work_unit:`` block
+(:mod:`costlib.bill.work_unit`) each option also carries ``usd_per_unit`` (usage part / units
+per month) and ``usd_per_unit_all_in`` (total / units per month).
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ from costlib.bill.options import PRICERS
 from costlib.bill.params import Params
 from costlib.bill.plumbing import extra_input_tokens, price_plumbing
 from costlib.bill.traffic import workload_family, workload_profile
+from costlib.bill.work_unit import work_unit_summary
 from costlib.formulas.steps import StepFamily
 from costlib.formulas.traffic import TrafficProfile, requests_per_month
 from costlib.core.units import TOKENS_PER_1K
 
-__all__ = ["Estimate", "OptionResult", "estimate", "requests_per_month",
+__all__ = ["Estimate", "OptionResult", "estimate", "floor_items", "requests_per_month",
            "workload_profile"]
 
 @dataclass(frozen=True)
@@ -39,6 +49,14 @@ class OptionResult:
     usd_per_1k_tokens: float
     line_items: list[LineItem]
     details: dict = field(default_factory=dict)
+    floor_usd: float = 0.0
+    usd_per_unit: float | None = None
+    usd_per_unit_all_in: float | None = None
+
+    @property
+    def usage_usd(self) -> float:
+        """The part of the total that scales with use: ``monthly_usd - floor_usd`` [USD/month]."""
+        return self.monthly_usd - self.floor_usd
 
     def to_dict(self) -> dict:
         out = {
@@ -47,6 +65,10 @@ class OptionResult:
             "monthly_usd": self.monthly_usd,
             "usd_per_request": self.usd_per_request,
             "usd_per_1k_tokens": self.usd_per_1k_tokens,
+            "floor_usd": self.floor_usd,
+            "usage_usd": self.usage_usd,
+            "usd_per_unit": self.usd_per_unit,
+            "usd_per_unit_all_in": self.usd_per_unit_all_in,
             "line_items": [li.to_dict() for li in self.line_items],
         }
         out.update(self.details)
@@ -61,37 +83,53 @@ class Estimate:
     options: list[OptionResult]
     prices: dict = field(default_factory=dict)
     profile: TrafficProfile | None = field(default=None, repr=False, compare=False)
+    work_unit: dict | None = None
 
     @property
     def cheapest(self) -> str:
         return min(self.options, key=lambda o: o.monthly_usd).name
+
+    def option(self, name: str) -> OptionResult:
+        """The result of one option by name."""
+        for o in self.options:
+            if o.name == name:
+                return o
+        from costlib.core.names import unknown_name_message
+
+        raise CostlibError(unknown_name_message("option", name, [o.name for o in self.options]))
 
     def to_dict(self) -> dict:
         return {
             "title": self.title,
             "region": self.region,
             "workload": self.workload,
+            "work_unit": self.work_unit,
             "options": [o.to_dict() for o in self.options],
             "cheapest": self.cheapest,
             "prices": self.prices,
         }
 
     def totals_frame(self):
-        """One row per option: monthly total, per request, per 1k tokens (a pandas frame)."""
+        """One row per option: monthly total, per request, per 1k tokens, floor and usage
+        parts, and with a work unit the cost per unit (a pandas frame)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "option": o.name,
-                    "kind": o.kind,
-                    "monthly_usd": o.monthly_usd,
-                    "usd_per_request": o.usd_per_request,
-                    "usd_per_1k_tokens": o.usd_per_1k_tokens,
-                }
-                for o in self.options
-            ]
-        )
+        rows = []
+        for o in self.options:
+            row = {
+                "option": o.name,
+                "kind": o.kind,
+                "monthly_usd": o.monthly_usd,
+                "usd_per_request": o.usd_per_request,
+                "usd_per_1k_tokens": o.usd_per_1k_tokens,
+                "floor_usd": o.floor_usd,
+                "usage_usd": o.usage_usd,
+            }
+            if self.work_unit is not None:
+                row["usd_per_unit"] = o.usd_per_unit
+                row["usd_per_unit_all_in"] = o.usd_per_unit_all_in
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def to_frame(self):
         """Tidy: one row per option x line item (a pandas frame)."""
@@ -216,7 +254,23 @@ def _one(x) -> float:
 
 def _scalar_item(li: LineItem) -> LineItem:
     q, u = _one(li.quantity), _one(li.unit_usd)
-    return dataclasses.replace(li, quantity=q, unit_usd=u, monthly_usd=_one(li.monthly_usd))
+    return dataclasses.replace(li, quantity=q, unit_usd=u, monthly_usd=_one(li.monthly_usd),
+                               floor_usd=_one(li.floor_usd))
+
+
+def floor_items(result: Estimate, option: str) -> list[LineItem]:
+    """The line items of ``option`` with a floor part, as items of their floor alone.
+
+    Each returned item keeps its category, label, unit and unit price; its ``monthly_usd`` is
+    the item's ``floor_usd`` and its ``quantity`` the floor quantity (``floor_usd /
+    unit_usd``). They add up to the option's ``floor_usd``.
+    """
+    out = []
+    for li in result.option(option).line_items:
+        if li.floor_usd > 0:
+            q = li.floor_usd / li.unit_usd if li.unit_usd else li.quantity
+            out.append(dataclasses.replace(li, quantity=q, monthly_usd=li.floor_usd))
+    return out
 
 
 def _scalar_details(d):
@@ -257,10 +311,21 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     priced = price_options(params, workload_family(params.workload, base_dir), prices, base_dir)
     w, context_tokens = priced.workload, priced.context_tokens
     reqs = float(profile.requests_per_month)
+    unit = None
+    if params.work_unit is not None:
+        unit = _scalar_details(work_unit_summary(
+            params.work_unit, reqs, params.retrieval.enabled, params.workload.in_tokens,
+            params.workload.out_tokens))
     results = []
     for name, kind, outcome in priced.options:
         items = [_scalar_item(li) for li in outcome.line_items]
         total = float(sum(li.monthly_usd for li in items))
+        floor = float(sum(li.floor_usd for li in items))
+        per_unit = {}
+        if unit is not None:
+            units = unit["units_per_month"]
+            per_unit = {"usd_per_unit": (total - floor) / units,
+                        "usd_per_unit_all_in": total / units}
         results.append(
             OptionResult(
                 name=name,
@@ -271,6 +336,8 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
                     w.in_tokens, w.out_tokens)) / TOKENS_PER_1K),
                 line_items=items,
                 details=_scalar_details(outcome.details),
+                floor_usd=floor,
+                **per_unit,
             )
         )
     price_info = {"region": params.region, "in_force_on": None, "oldest_as_of": None,
@@ -304,4 +371,5 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
         options=results,
         prices=price_info,
         profile=profile,
+        work_unit=unit,
     )

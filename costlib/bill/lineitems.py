@@ -42,6 +42,12 @@ class LineItem:
         ``quantity * unit_usd`` [USD/month].
     source : str
         Where ``unit_usd`` comes from (price-table source URL, or ``params file``).
+    floor_usd : float
+        The part of ``monthly_usd`` paid in a month in which no request arrives, with the
+        capacity the params provision kept as provisioned [USD/month]: hourly resources, key-
+        and secret-months, a vector store's minimum capacity and its corpus, a fixed fleet, an
+        autoscaled fleet's minimum instances, engineer time. 0 (the default) for an item that
+        scales with use; ``monthly_usd - floor_usd`` is its usage part (see :func:`line_item`).
     """
 
     category: str
@@ -51,6 +57,7 @@ class LineItem:
     unit_usd: float
     monthly_usd: float
     source: str = ""
+    floor_usd: float = 0.0
 
     def __post_init__(self):
         if self.category not in CATEGORIES:
@@ -86,14 +93,32 @@ def fmt(x, spec: str = "g") -> str:
     return format(float(a[0]), spec)
 
 
-def line_item(category: str, item: str, quantity, unit: str, unit_usd, source: str = "") -> LineItem:
+def line_item(category: str, item: str, quantity, unit: str, unit_usd, source: str = "", *,
+              fixed: bool = False, floor_quantity=None) -> LineItem:
     """A line item whose monthly cost is ``quantity * unit_usd`` [USD/month].
 
     ``quantity`` and ``unit_usd`` may be arrays of N scenarios (then so is the cost).
+
+    Parameters
+    ----------
+    fixed : bool
+        The whole item is paid without traffic (``floor_usd = monthly_usd``): an hourly
+        resource, a key-month, capacity the params provision.
+    floor_quantity : float or numpy.ndarray, optional
+        The part of ``quantity`` paid without traffic [``unit``] (an autoscaled fleet's
+        minimum instances x 730 h, say): ``floor_usd = floor_quantity * unit_usd``. Neither
+        given: the item scales with use (``floor_usd = 0``).
     """
     quantity = num(quantity)
     unit_usd = num(unit_usd)
-    return LineItem(category, item, quantity, unit, unit_usd, num(quantity * unit_usd), source)
+    monthly = num(quantity * unit_usd)
+    if fixed:
+        floor = monthly
+    elif floor_quantity is not None:
+        floor = num(np.minimum(num(floor_quantity) * unit_usd, monthly))
+    else:
+        floor = 0.0
+    return LineItem(category, item, quantity, unit, unit_usd, monthly, source, floor)
 
 
 class Operations(Strict):
@@ -121,7 +146,7 @@ def operations_items(ops: Operations) -> list[LineItem]:
     """The engineer-time line item (quantity 0 when no hours are given)."""
     rate = 0.0 if ops.usd_per_engineer_hour is None else ops.usd_per_engineer_hour
     return [line_item("operations", "engineer time to keep it up", ops.engineer_hours_per_month,
-                      "engineer-hour", rate, "params file")]
+                      "engineer-hour", rate, "params file", fixed=True)]
 
 
 @dataclass
@@ -136,6 +161,11 @@ class OptionOutcome:
     def monthly_usd(self):
         """Sum of the items [USD/month]; an array when the items vary by scenario."""
         return num(sum((li.monthly_usd for li in self.line_items), 0.0))
+
+    @property
+    def floor_usd(self):
+        """Sum of the items' floor parts [USD/month] (see :attr:`LineItem.floor_usd`)."""
+        return num(sum((li.floor_usd for li in self.line_items), 0.0))
 
 
 def per_step_to_month(values_per_step, step_s: float):

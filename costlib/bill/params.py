@@ -51,6 +51,7 @@ from costlib.bill.plumbing import (
 )
 from costlib.tables.prices import PriceSettings
 from costlib.bill.traffic import TrafficSettings
+from costlib.bill.work_unit import WorkUnit, retrievals_mismatch, tokens_mismatch
 from costlib.core.units import DEFAULT_REGION
 
 __all__ = ["Params", "Workload", "ManagedApiOption", "ProvisionedOption", "RouterOption",
@@ -206,6 +207,9 @@ class Params(Strict):
         Name -> option settings, each with a ``kind``.
     uncertainty : UncertaintySettings
         Draws and seed of the Monte Carlo over the file's distributions (``costlib uncertainty``).
+    work_unit : WorkUnit, optional
+        One conversation, ticket or agent task as model calls (see
+        :mod:`costlib.bill.work_unit`); the estimate then reports the cost per unit.
     """
 
     title: str = "Untitled workload"
@@ -220,6 +224,7 @@ class Params(Strict):
     failures: FailureSettings = FailureSettings()
     options: dict[str, Option] = Field(min_length=1)
     uncertainty: UncertaintySettings = UncertaintySettings()
+    work_unit: WorkUnit | None = None
 
     _source_path: Path | None = PrivateAttr(default=None)
     _uncertain: dict = PrivateAttr(default_factory=dict)
@@ -229,6 +234,16 @@ class Params(Strict):
         if "region" in self.prices.model_fields_set and self.prices.region != self.region:
             raise ValueError(f"prices.region ({self.prices.region}) differs from region "
                              f"({self.region}); set the region once, at the top level")
+        return self
+
+    @model_validator(mode="after")
+    def _work_unit_fits_the_workload(self):
+        if self.work_unit is not None:
+            why = (tokens_mismatch(self.work_unit, self.workload.in_tokens,
+                                   self.workload.out_tokens)
+                   or retrievals_mismatch(self.work_unit, self.retrieval.enabled))
+            if why:
+                raise ValueError(why)
         return self
 
     @property

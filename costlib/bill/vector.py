@@ -23,7 +23,13 @@ scalar estimate is the case N = 1. Two kinds of input are treated differently:
 
 Checks: every array must hold finite numbers within the key's bounds (the same bounds the
 params schema gives one value), and the params models' cross-field rules (prompt-cache shares,
-route shares) are checked on all rows at once.
+route shares, a ``work_unit``'s calls against the workload's tokens) are checked on all rows at
+once.
+
+Every item carries its floor part (``floor_usd``, what is paid without requests), so
+:meth:`Bill.floor` and :meth:`Bill.usage` split each total; with a ``work_unit:`` block,
+:meth:`Bill.usd_per_unit` and :meth:`Bill.usd_per_unit_all_in` give the cost per unit of work
+(:mod:`costlib.bill.work_unit`).
 """
 
 from __future__ import annotations
@@ -66,7 +72,10 @@ THROUGHPUT_MODEL_INPUTS = ("workload.in_tokens", "workload.out_tokens", "workloa
 
 @dataclass(frozen=True)
 class VectorItem:
-    """One line item over N scenarios: ``monthly_usd = quantity * unit_usd``, each shape (N,)."""
+    """One line item over N scenarios: ``monthly_usd = quantity * unit_usd``, each shape (N,).
+
+    ``floor_usd`` (N,) is the part paid without traffic (:attr:`costlib.bill.lineitems.LineItem.floor_usd`).
+    """
 
     category: str
     item: str
@@ -75,6 +84,7 @@ class VectorItem:
     quantity: np.ndarray
     unit_usd: np.ndarray
     monthly_usd: np.ndarray
+    floor_usd: np.ndarray | None = None
 
 
 @dataclass
@@ -93,6 +103,9 @@ class Bill:
         ``{option: kind}``.
     requests_per_month, tokens_per_request : numpy.ndarray
         Per scenario [requests/month], [tokens] (retrieved context included).
+    requests_per_unit : numpy.ndarray, optional
+        Model requests per unit of work (the params' ``work_unit``) [requests/unit], shape
+        (N,); None without a work unit.
     """
 
     n: int
@@ -102,7 +115,9 @@ class Bill:
     requests_per_month: np.ndarray
     tokens_per_request: np.ndarray
     groups: int = 1
+    requests_per_unit: np.ndarray | None = None
     _totals: dict = field(default_factory=dict, repr=False)
+    _floors: dict = field(default_factory=dict, repr=False)
 
     def total(self, option: str) -> np.ndarray:
         """Monthly total of an option [USD/month], shape (N,)."""
@@ -111,6 +126,42 @@ class Bill:
             self._totals[option] = (np.sum([i.monthly_usd for i in items], axis=0)
                                     if items else np.zeros(self.n))
         return self._totals[option]
+
+    def floor(self, option: str) -> np.ndarray:
+        """What the option costs in a month without requests [USD/month], shape (N,).
+
+        The sum of its items' ``floor_usd`` (see :mod:`costlib.bill.estimate`).
+        """
+        if option not in self._floors:
+            items = self.options[option]
+            self._floors[option] = (np.sum([i.floor_usd for i in items], axis=0)
+                                    if items else np.zeros(self.n))
+        return self._floors[option]
+
+    def usage(self, option: str) -> np.ndarray:
+        """The part of the total that scales with use: total - floor [USD/month], shape (N,)."""
+        return self.total(option) - self.floor(option)
+
+    @property
+    def units_per_month(self) -> np.ndarray | None:
+        """Units of work per month: requests per month / requests per unit, shape (N,)."""
+        if self.requests_per_unit is None:
+            return None
+        return self.requests_per_month / self.requests_per_unit
+
+    def usd_per_unit(self, option: str) -> np.ndarray:
+        """Usage part per unit of work [USD/unit], shape (N,) (needs a ``work_unit``)."""
+        return self.usage(option) / self._units()
+
+    def usd_per_unit_all_in(self, option: str) -> np.ndarray:
+        """Whole bill per unit of work [USD/unit], shape (N,) (needs a ``work_unit``)."""
+        return self.total(option) / self._units()
+
+    def _units(self) -> np.ndarray:
+        if self.requests_per_unit is None:
+            raise CostlibError("work_unit: these params describe no unit of work; add a "
+                               "work_unit: block (name, turns, calls) to get a cost per unit")
+        return self.units_per_month
 
     @property
     def totals(self) -> dict:
@@ -362,6 +413,7 @@ def _collect(slots: dict, items, rows, m: int, n: int) -> None:
                 "source": li.source, "label": li.item,
                 "quantity": np.broadcast_to(np.asarray(li.quantity, dtype=float), (n,)),
                 "monthly_usd": np.broadcast_to(np.asarray(li.monthly_usd, dtype=float), (n,)),
+                "floor_usd": np.broadcast_to(np.asarray(li.floor_usd, dtype=float), (n,)),
                 "unit_const": float(u) if u.ndim == 0 else None,
                 "unit_usd": None if u.ndim == 0 else np.broadcast_to(u, (n,))}
         return
@@ -380,11 +432,12 @@ def _collect(slots: dict, items, rows, m: int, n: int) -> None:
             slot["label"] = _NUMBER.sub("varies", slot["label"])
         if slot is None:
             slot = slots[key] = {"source": li.source, "label": li.item, "quantity": np.zeros(n),
-                                 "monthly_usd": np.zeros(n), "unit_const": None,
-                                 "unit_usd": None}
+                                 "monthly_usd": np.zeros(n), "floor_usd": np.zeros(n),
+                                 "unit_const": None, "unit_usd": None}
         slot["quantity"][rows] = np.broadcast_to(np.asarray(li.quantity, dtype=float), (m,))
         slot["monthly_usd"][rows] = np.broadcast_to(np.asarray(li.monthly_usd, dtype=float),
                                                     (m,))
+        slot["floor_usd"][rows] = np.broadcast_to(np.asarray(li.floor_usd, dtype=float), (m,))
         u = np.asarray(li.unit_usd, dtype=float)
         if slot["unit_usd"] is None and u.ndim == 0 and (
                 slot["unit_const"] is None or slot["unit_const"] == float(u)):
@@ -428,6 +481,7 @@ def price_many(params, inputs: dict | None = None, base_dir: Path | None = None,
     from costlib.bill.estimate import _PriceBookProxy, price_options
     from costlib.bill.params import params_base_dir, with_overrides
     from costlib.bill.traffic import workload_family
+    from costlib.bill.work_unit import requests_per_unit
     from costlib.core.paths import PARAMS_DIR
     from costlib.formulas import worksheet
 
@@ -451,6 +505,7 @@ def price_many(params, inputs: dict | None = None, base_dir: Path | None = None,
     kinds: dict[str, str] = {}
     reqs = np.empty(n)
     tpr = np.empty(n)
+    rpu = np.empty(n) if params.work_unit is not None else None
     for g in range(uniq.shape[0]):
         group_rows = np.flatnonzero(inverse == g) if uniq.shape[0] > 1 else None
         group = params
@@ -477,12 +532,14 @@ def price_many(params, inputs: dict | None = None, base_dir: Path | None = None,
             w = priced.workload
             tpr[rows] = np.broadcast_to(np.asarray(worksheet.tokens_per_request(
                 w.in_tokens, w.out_tokens), dtype=float), (m,))
+            if rpu is not None:
+                rpu[rows] = np.broadcast_to(requests_per_unit(part.work_unit), (m,))
             for name, kind, outcome in priced.options:
                 kinds[name] = kind
                 _collect(options.setdefault(name, {}), outcome.line_items, rows, m, n)
     out = {name: [VectorItem(cat, s["label"], unit, s["source"], s["quantity"],
-                             _unit_prices(s, n), s["monthly_usd"])
+                             _unit_prices(s, n), s["monthly_usd"], s["floor_usd"])
                   for (cat, _, unit, _), s in slots.items()]
            for name, slots in options.items()}
     return Bill(n=n, inputs=arrays, options=out, kinds=kinds, requests_per_month=reqs,
-                tokens_per_request=tpr, groups=int(uniq.shape[0]))
+                tokens_per_request=tpr, groups=int(uniq.shape[0]), requests_per_unit=rpu)

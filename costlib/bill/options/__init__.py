@@ -4,6 +4,12 @@
 ``self_hosted`` (a GPU fleet on SageMaker, EKS, ECS or EC2) and ``router`` (a response cache and
 a split of the misses among other options). Each module holds the option's params block and a
 ``price_*`` function that returns its line items for one month.
+
+Each pricer marks what its option pays without requests (``floor_usd`` of a line item):
+provisioned model units, a fixed or scheduled fleet's instance-hours (the count it is sized for
+stays on), an autoscaled fleet's ``min_instances`` x 730 h (and their disks), ECR images, the
+EKS control plane, engineer time. Tokens, cache reads and writes and a router's classifier
+scale with use; a router's routes bring their own floors.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> Option
     price = ctx.price("bedrock", opt.model, TERM_DIMENSIONS[opt.term], opt.usd_per_model_unit_hour)
     items = [line_item("inference", f"{opt.model} provisioned throughput ({opt.term})",
                        num(np.asarray(units) * billed_hours), "model-unit-hour", price.usd,
-                       price.source)]
+                       price.source, fixed=True)]  # units rented by the hour, used or not
     spilled_requests = steps_to_month(spilled_rps, weights, traffic.step_s) * traffic.step_s
     if np.any(np.asarray(spilled_requests) > 0):
         spill = opt.spill_model or opt.model

@@ -11,6 +11,7 @@ store uses), on an item of :func:`costlib.formulas.network.cached_answer_bytes`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -118,9 +119,8 @@ def price_router(name: str, opt: RouterOption, ctx: Context) -> OptionOutcome:
             continue
         outcome = ctx.evaluate(route.to, share)
         routes[route.to] = {"share_of_requests": share, "monthly_usd": outcome.monthly_usd}
-        for li in outcome.line_items:
-            items.append(line_item(li.category, f"{route.to}: {li.item}", li.quantity, li.unit,
-                                   li.unit_usd, li.source))
+        for li in outcome.line_items:  # the route's figures, its floor part included
+            items.append(dataclasses.replace(li, item=f"{route.to}: {li.item}"))
     items.extend(operations_items(opt.operations))
     details = {"cache_hit_fraction": hit, "routes": routes}
     return OptionOutcome(items, details)

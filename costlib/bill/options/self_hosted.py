@@ -217,6 +217,42 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
     return price
 
 
+def fleet_floor_instances(fleet: FleetPolicy):
+    """Instances a fleet keeps billed in a month without requests [instances], or None for all.
+
+    ``fixed`` and ``scheduled`` fleets keep the count they are sized for on (all month, or
+    whenever the schedule is on) whether requests arrive or not: None, the whole fleet is
+    floor. An ``autoscaled`` fleet scales down to ``min_instances`` (capped by
+    ``max_instances``): that count, all month.
+
+    Examples
+    --------
+    >>> fleet_floor_instances(FleetPolicy(policy="autoscaled", min_instances=2))
+    2.0
+    >>> fleet_floor_instances(FleetPolicy(policy="fixed")) is None
+    True
+    """
+    if fleet.policy != "autoscaled":
+        return None
+    warm = float(fleet.min_instances)
+    if fleet.max_instances is not None:
+        warm = min(warm, float(fleet.max_instances))
+    return warm
+
+
+def _floor_part(warm, quantity, floor_quantity=None) -> dict:
+    """The floor keywords of :func:`~costlib.bill.lineitems.line_item` for a fleet's item.
+
+    ``warm`` None (a fixed or scheduled fleet): the whole item. Otherwise ``floor_quantity``,
+    by default that of instance-hours, ``min(warm * 730, quantity)`` [instance-h].
+    """
+    if warm is None:
+        return {"fixed": True}
+    if floor_quantity is None:
+        floor_quantity = np.minimum(warm * HOURS_PER_MONTH, quantity)
+    return {"floor_quantity": floor_quantity}
+
+
 def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
     """Line items of a self-hosted fleet for one month."""
     tp = resolve_throughput(name, opt, ctx)
@@ -235,27 +271,38 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
                          instances_per_rps=per_rps)
     hour = _instance_price(opt, ctx)
     instance_hours = fleet.instance_hours_per_month
+    # the floor: a fixed or scheduled fleet whole, an autoscaled one its warm minimum
+    warm = fleet_floor_instances(opt.fleet)
     items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
-                       instance_hours, "instance-hour", hour.usd, hour.source)]
+                       instance_hours, "instance-hour", hour.usd, hour.source,
+                       **_floor_part(warm, instance_hours))]
     if fleet.spot is not None and any_nonzero(fleet.spot.extra_instance_hours_per_month):
+        spot_hours = fleet.spot.extra_instance_hours_per_month
+        # replacements are in proportion to the instance-hours: the warm ones' share is floor
+        warm_spot = None if warm is None else num(np.where(
+            np.asarray(instance_hours) > 0, spot_hours * np.minimum(warm * HOURS_PER_MONTH,
+                                                                   instance_hours)
+            / np.where(np.asarray(instance_hours) > 0, instance_hours, 1.0), 0.0))
         items.append(line_item("failures", f"{opt.instance} spot replacements booting",
-                               fleet.spot.extra_instance_hours_per_month, "instance-hour",
-                               hour.usd, hour.source))
+                               spot_hours, "instance-hour", hour.usd, hour.source,
+                               **_floor_part(warm, spot_hours, warm_spot)))
     avg_instances = fleet.avg_billed_instances
     if opt.platform != "sagemaker" and any_nonzero(opt.ebs_gb_per_instance):
         p = ctx.price("ebs", "gp3", "storage")
-        items.append(line_item("inference", "EBS gp3 volumes",
-                               opt.ebs_gb_per_instance * avg_instances, "GB-month", p.usd,
-                               p.source))
+        ebs_gb = opt.ebs_gb_per_instance * avg_instances
+        warm_gb = None if warm is None else num(opt.ebs_gb_per_instance
+                                                * np.minimum(warm, avg_instances))
+        items.append(line_item("inference", "EBS gp3 volumes", ebs_gb, "GB-month", p.usd,
+                               p.source, **_floor_part(warm, ebs_gb, warm_gb)))
     if any_nonzero(opt.image_gb):
         p = ctx.price("ecr", "private_repository", "storage")
         items.append(line_item("inference", "ECR image storage", opt.image_gb, "GB-month",
-                               p.usd, p.source))
+                               p.usd, p.source, fixed=True))
     if opt.platform == "eks" and any_nonzero(opt.eks_cluster_share):
         p = ctx.price("eks", "cluster", "control_plane_hour")
         items.append(line_item("operations", "EKS control plane",
                                HOURS_PER_MONTH * opt.eks_cluster_share, "cluster-hour", p.usd,
-                               p.source))
+                               p.source, fixed=True))
     items.extend(operations_items(opt.operations))
     p95_tps = num(worksheet.tokens_per_second_at_p95(
         traffic.p95_rps, ctx.workload.in_tokens, ctx.workload.out_tokens))
@@ -279,4 +326,5 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     return OptionOutcome(items, details)
 
 
-__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "price_self_hosted"]
+__all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "fleet_floor_instances",
+           "price_self_hosted"]

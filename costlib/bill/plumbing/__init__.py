@@ -19,6 +19,13 @@ pricing inference (so retrieved context reaches the model bill and the throughpu
 then append :func:`price_plumbing` to each top-level option's line items. The plumbing
 modules read ``ctx.workload.in_tokens`` as the whole prompt, context included.
 
+Each item says how much of it is paid in a month without requests (``floor_usd``, see
+:class:`~costlib.bill.lineitems.LineItem`): NAT gateway, load balancer, interface endpoint and
+public IPv4 hours, KMS keys and secrets, custom metrics, alarms and dashboards, the vector
+store's capacity and the storage and re-ingestion of its corpus, self-hosted embedding servers
+and Fargate tasks are floor; bytes, requests, tokens, LCUs, logs (their storage is the steady
+state of what traffic ingests) and failure modes scale with use.
+
 The formulas they use are in :mod:`costlib.formulas` (``network``, ``vectorstores``, ``logs``,
 ``kms``, ``retries``, ``tokens``, ``serverless``); :class:`~costlib.bill.plumbing.hops.Hop`, the
 record of one leg of a request's path, is shared by the network and retrieval modules.

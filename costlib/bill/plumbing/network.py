@@ -227,16 +227,17 @@ def price_network(settings: NetworkSettings, ctx: Context, option, outcome: Opti
         n_nat = azs if s.nat_gateways is None else s.nat_gateways
         p = ctx.price("nat_gateway", "nat_gateway", "hour")
         items.append(line_item("network", f"NAT gateways ({n_nat}, one per AZ)",
-                               n_nat * HOURS_PER_MONTH, "gateway-hour", p.usd, p.source))
+                               n_nat * HOURS_PER_MONTH, "gateway-hour", p.usd, p.source,
+                               fixed=True))
         p = ctx.price("public_ipv4", "public_ipv4_address", "hour")
         items.append(line_item("network", "NAT gateway public IPv4 addresses",
-                               n_nat * HOURS_PER_MONTH, "IP-hour", p.usd, p.source))
+                               n_nat * HOURS_PER_MONTH, "IP-hour", p.usd, p.source, fixed=True))
     if pl_services:
         p = ctx.price("vpc_endpoint", "interface_endpoint", "hour")
         names = ", ".join(sorted(pl_services))
         items.append(line_item("network", f"interface endpoints ({names}) x {azs} AZs",
                                len(pl_services) * azs * HOURS_PER_MONTH, "endpoint-AZ-hour",
-                               p.usd, p.source))
+                               p.usd, p.source, fixed=True))
     items.extend(_entry_items(s, ctx, hops))
     if not items:
         p = ctx.price("data_transfer", "cross_az", "each_direction")
@@ -258,10 +259,11 @@ def _entry_items(s: NetworkSettings, ctx: Context, hops: list[Hop]) -> list[Line
         pip = ctx.price("public_ipv4", "public_ipv4_address", "hour")
         return [
             line_item("network", "Application Load Balancer", HOURS_PER_MONTH, "ALB-hour", ph.usd,
-                      ph.source),
+                      ph.source, fixed=True),
             line_item("network", "ALB capacity units", lcu_hours, "LCU-hour", pl.usd, pl.source),
             line_item("network", f"ALB public IPv4 addresses (one per AZ, {s.availability_zones})",
-                      s.availability_zones * HOURS_PER_MONTH, "IP-hour", pip.usd, pip.source),
+                      s.availability_zones * HOURS_PER_MONTH, "IP-hour", pip.usd, pip.source,
+                      fixed=True),
         ]
     if s.entry in ("api_gateway_rest", "api_gateway_http"):
         name = "rest_api" if s.entry == "api_gateway_rest" else "http_api"

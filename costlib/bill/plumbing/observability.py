@@ -173,15 +173,15 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
                                s.usd_per_custom_metric_month,
                                "observability.usd_per_custom_metric_month")
         items.append(line_item("observability", "CloudWatch custom metrics", s.custom_metrics,
-                               "metric-month", p.usd, p.source))
+                               "metric-month", p.usd, p.source, fixed=True))
     if any_nonzero(s.alarms):
         p = ctx.price("cloudwatch_alarms", "standard_resolution", "alarm_month")
         items.append(line_item("observability", "CloudWatch alarms", s.alarms, "alarm-month",
-                               p.usd, p.source))
+                               p.usd, p.source, fixed=True))
     if any_nonzero(s.dashboards):
         p = ctx.price("cloudwatch_dashboards", "dashboard", "dashboard_month")
         items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
-                               "dashboard-month", p.usd, p.source))
+                               "dashboard-month", p.usd, p.source, fixed=True))
     if uses_xray(s):
         p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
                            "observability.usd_per_1m_xray_traces")

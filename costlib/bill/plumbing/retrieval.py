@@ -312,9 +312,9 @@ def _processing_items(p: ProcessingSettings, ctx: Context) -> list[LineItem]:
         pm = ctx.price("fargate", "linux_x86", "gb_hour")
         return [line_item("retrieval",
                           f"pre/post-processing Fargate vCPU ({p.fargate_tasks} tasks)",
-                          hours * p.fargate_vcpu, "vCPU-hour", pc.usd, pc.source),
+                          hours * p.fargate_vcpu, "vCPU-hour", pc.usd, pc.source, fixed=True),
                 line_item("retrieval", "pre/post-processing Fargate memory",
-                          hours * p.fargate_gb, "GB-hour", pm.usd, pm.source)]
+                          hours * p.fargate_gb, "GB-hour", pm.usd, pm.source, fixed=True)]
     return []
 
 
@@ -330,7 +330,7 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
         return [line_item("retrieval", f"query embeddings ({e.model})", query_m, "1M tokens",
                           p.usd, p.source),
                 line_item("retrieval", f"corpus (re)ingestion embeddings ({e.model})", ingest_m,
-                          "1M tokens", p.usd, p.source)]
+                          "1M tokens", p.usd, p.source, fixed=True)]  # the corpus, not traffic
     if e.instance is None and e.usd_per_instance_hour is None:
         raise CostlibError("retrieval.embedding: self_hosted needs instance (an EC2 type) or "
                            "usd_per_instance_hour")
@@ -338,7 +338,7 @@ def _embedding_items(s: RetrievalSettings, ctx: Context) -> list[LineItem]:
                        "retrieval.embedding.usd_per_instance_hour")
     return [line_item("retrieval", f"self-hosted embedding servers ({e.instance or 'custom'} "
                       f"x {e.instances})", e.instances * HOURS_PER_MONTH, "instance-hour",
-                      p.usd, p.source)]
+                      p.usd, p.source, fixed=True)]
 
 
 def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem]:
@@ -356,22 +356,24 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
         p = ctx.price("opensearch_serverless", "classic", "ocu_hour")
         items.append(line_item("retrieval", f"OpenSearch Serverless OCUs ({ocus:g}, floor "
                                f"{'2' if vs.aoss_redundancy else '1'} OCU)",
-                               ocus * HOURS_PER_MONTH, "OCU-hour", p.usd, p.source))
+                               ocus * HOURS_PER_MONTH, "OCU-hour", p.usd, p.source, fixed=True))
         p = ctx.price("opensearch_serverless", "classic", "storage")
         items.append(line_item("retrieval", "OpenSearch Serverless storage (vectors + chunks)",
-                               store_gb, "GB-month", p.usd, p.source))
+                               store_gb, "GB-month", p.usd, p.source, fixed=True))
     elif vs.kind == "aurora_pgvector":
         acu = aurora_acus(index_gib, vs.aurora_min_acu, vs.index_memory_fraction)
         p = ctx.price("aurora_postgresql", "serverless_v2", "acu_hour")
         items.append(line_item("retrieval", f"Aurora Serverless v2 ({acu:g} ACU, pgvector)",
-                               acu * HOURS_PER_MONTH, "ACU-hour", p.usd, p.source))
+                               acu * HOURS_PER_MONTH, "ACU-hour", p.usd, p.source, fixed=True))
         p = ctx.price("aurora_postgresql", "standard", "storage")
         items.append(line_item("retrieval", "Aurora storage (vectors + chunks)", store_gb,
-                               "GB-month", p.usd, p.source))
-        ios = reqs * vs.aurora_read_ios_per_query + writes * aurora_write_ios(record)
+                               "GB-month", p.usd, p.source, fixed=True))
+        ingest_ios = writes * aurora_write_ios(record)
+        ios = reqs * vs.aurora_read_ios_per_query + ingest_ios
         p = ctx.price("aurora_postgresql", "standard", "io_requests")
         items.append(line_item("retrieval", "Aurora I/O (query reads, ingestion writes)",
-                               ios / PER_1M, "1M I/O requests", p.usd, p.source))
+                               ios / PER_1M, "1M I/O requests", p.usd, p.source,
+                               floor_quantity=ingest_ios / PER_1M))  # ingestion: no traffic
     elif vs.kind == "dynamodb_inprocess":
         text = num(chunk_text_bytes(s.tokens_per_chunk, vs.metadata_bytes_per_chunk))
         rru = dynamodb_read_units(text)  # GetItem default: eventually consistent
@@ -382,18 +384,18 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                                p.usd, p.source))
         p = ctx.price("dynamodb", "on_demand", "write_request_units")
         items.append(line_item("retrieval", "DynamoDB chunk writes (ingestion)", writes * wru / PER_1M,
-                               "1M write request units", p.usd, p.source))
+                               "1M write request units", p.usd, p.source, fixed=True))
         p = price_or_error(ctx, "dynamodb", "on_demand", "storage",
                            vs.usd_per_dynamodb_gb_month,
                            "retrieval.vector_store.usd_per_dynamodb_gb_month")
         items.append(line_item("retrieval", "DynamoDB storage (vectors + chunks)", store_gb,
-                               "GB-month", p.usd, p.source))
+                               "GB-month", p.usd, p.source, fixed=True))
         gb_task = num(inprocess_index_gb_per_task(index_gib, vs.index_memory_fraction))
         p = ctx.price("fargate", "linux_x86", "gb_hour")
         items.append(line_item("retrieval",
                                f"in-process index memory ({vs.app_tasks} Fargate tasks "
                                f"x {gb_task:.2f} GB)", gb_task * vs.app_tasks * HOURS_PER_MONTH,
-                               "GB-hour", p.usd, p.source))
+                               "GB-hour", p.usd, p.source, fixed=True))
     else:
         if vs.instance is None and vs.usd_per_instance_hour is None:
             raise CostlibError("retrieval.vector_store: ec2_self_managed needs usd_per_instance_hour "
@@ -402,12 +404,12 @@ def _store_items(s: RetrievalSettings, ctx: Context, dims: int) -> list[LineItem
                            "retrieval.vector_store.usd_per_instance_hour")
         items.append(line_item("retrieval", f"self-managed vector store ({vs.instance or 'custom'} "
                                f"x {vs.instances})", vs.instances * HOURS_PER_MONTH,
-                               "instance-hour", p.usd, p.source))
+                               "instance-hour", p.usd, p.source, fixed=True))
         if vs.ebs_gb_per_instance:
             p = ctx.price("ebs", "gp3", "storage")
             items.append(line_item("retrieval", "vector store EBS gp3",
                                    vs.ebs_gb_per_instance * vs.instances, "GB-month", p.usd,
-                                   p.source))
+                                   p.source, fixed=True))
     return items
 
 

@@ -73,7 +73,7 @@ def price_security(settings: SecuritySettings, ctx: Context, option,
     reqs = ctx.requests_per_month
     p = ctx.price("kms", "customer_managed_key", "key_month")
     items = [line_item("security", "KMS customer-managed keys", s.kms_keys, "key-month", p.usd,
-                       p.source)]
+                       p.source, fixed=True)]
     if uses_kms_api(s):
         n = num(kms_requests_per_month(
             reqs, s.encrypted_writes_per_request + s.encrypted_reads_per_request,
@@ -86,7 +86,7 @@ def price_security(settings: SecuritySettings, ctx: Context, option,
     if any_nonzero(s.secrets):
         p = ctx.price("secrets_manager", "secret", "secret_month")
         items.append(line_item("security", "Secrets Manager secrets", s.secrets, "secret-month",
-                               p.usd, p.source))
+                               p.usd, p.source, fixed=True))
     if any_nonzero(s.secret_calls_per_request):
         p = ctx.price("secrets_manager", "secret", "api_calls")
         items.append(line_item("security", "Secrets Manager API calls",
