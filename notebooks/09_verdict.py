@@ -122,6 +122,58 @@ lesson.tie_chart(tie)
 # numeric key of the file, and `--chart FILE.svg` draws this chart.
 
 # %% [markdown]
+# **How sure is each option's monthly total?** A params file may give any numeric input as a
+# distribution instead of one number (a triangular low, mode and high; a lognormal; a beta for
+# a rate such as a cache hit rate; the syntax is in the README under "Uncertain inputs"). Every
+# number above uses each input's point value; here the inputs are drawn instead, 10,000 times
+# with a fixed seed, and the whole bill is priced for every draw in one vectorised pass.
+#
+# A bar spans the 10th to the 90th percentile of an option's monthly bill over the draws, the
+# tick is the median (P50), the dot the point estimate. The last column of the table says in
+# what share of the draws each option is the cheapest: the verdict's confidence, not just its
+# answer.
+
+# %%
+mc = lesson.uncertainty(params)
+display(lesson.uncertainty_note(mc, params))
+lesson.uncertainty_chart(mc)
+
+# %%
+lesson.uncertainty_table(mc)
+
+# %% [markdown]
+# The inputs drawn. A token count read by a self-hosted fleet's throughput model changes the
+# concurrency its latency targets allow, and that is solved once per value, so such an input is
+# drawn from 16 equally likely values (its quantiles) rather than continuously; the notes under
+# the report's chart say so. Inputs are drawn independently: if two of them move together in
+# your workload (longer prompts and longer answers), the band is narrower than it should be.
+
+# %%
+lesson.uncertain_inputs_table(mc)
+
+# %% [markdown]
+# **Which inputs move the cheapest option's total most?** A tornado: each input moved alone from
+# a low to a high value, every other input as the file says, both ends priced on the whole bill.
+# An input the file gives as a distribution moves from its P10 to its P90; every other input by
+# the default range stated, with its reason, in `costlib/data/sensitivity_ranges.yaml` (traffic
+# and token counts by half either way, a fleet's batch down to a quarter of what its latency
+# targets allow, the NAT or PrivateLink path, log volume, retries). The longest bars are the
+# inputs worth measuring before the decision.
+
+# %%
+tornado = lesson.sensitivity(params)
+display(lesson.sensitivity_note(tornado))
+lesson.sensitivity_chart(tornado)
+
+# %% [markdown]
+# The three largest swings of every option. A self-hosted fleet moves in whole instances, so its
+# swing is a step: a narrow range may move it by nothing, a slightly wider one by an instance.
+# `costlib sensitivity PARAMS` prints every row; `costlib uncertainty PARAMS` the bands.
+
+# %%
+lesson.sensitivity_table(tornado)
+
+# %% [markdown]
 # **How does the idle tax arise?** For each self-hosted fleet of this file, the average
 # instances billed, split into the share that serves traffic and the share that idles.
 

@@ -135,3 +135,45 @@ def test_a_file_without_a_fleet_says_so_where_the_verdict_flips():
     section = summary.flip_section(params, result)
     assert "no self-hosted option" in section and "<img" not in section
     assert not REMOTE.search(section)
+
+
+def test_the_page_shows_every_options_p10_p50_p90_from_the_monte_carlo(default):
+    """The bands' table holds the Monte Carlo's own percentiles (the same seeded draws)."""
+    from costlib.whatif.uncertainty import monte_carlo
+
+    params, _, page = default
+    mc = monte_carlo(params)
+    section = page[page.index('<h2 id="sure">'):page.index('<h2 id="moves">')]
+    assert "<svg" in section or "data:image/svg+xml" in section
+    for name in mc.options:
+        for value in (mc.p10_usd[name], mc.p50_usd[name], mc.p90_usd[name]):
+            assert f"{value:,.0f}" in section
+    for key in mc.distributions:
+        assert key in section
+
+
+def test_a_file_of_plain_numbers_says_how_to_give_a_distribution():
+    params = load_params(PARAMS_DIR / "rag_plumbing.yaml")
+    section = summary.uncertainty_section(params)
+    assert "single number" in section and "Uncertain inputs" in section and "<svg" not in section
+
+
+def test_the_page_shows_the_tornado_of_the_cheapest_option(default):
+    """The three largest swings of the cheapest option, as the tornado computed them."""
+    from costlib.whatif.sensitivity import tornado
+
+    params, result, page = default
+    section = page[page.index('<h2 id="moves">'):page.index('<h2 id="flips">')]
+    top = tornado(params).top(result.cheapest, 3)
+    for r in top.itertuples():
+        assert f"{r.swing_usd:,.0f}" in section
+
+
+def test_the_options_table_shows_the_floor_and_the_cost_per_unit():
+    params = load_params(PARAMS_DIR / "scenario_c_cached_rag.yaml")
+    result = estimate(params)
+    frame = summary.options_frame(result)
+    assert "usd per assistant conversation" in frame.columns
+    for o, row in zip(result.options, frame.itertuples(index=False)):
+        assert row[frame.columns.get_loc("floor usd")] == o.floor_usd
+        assert row[frame.columns.get_loc("usd per assistant conversation")] == o.usd_per_unit

@@ -21,8 +21,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from costlib.bill.estimate import Estimate, estimate
-from costlib.bill.params import Params, SelfHostedOption
-from costlib.bill.vector import numeric_keys, price_many
+from costlib.bill.params import Params
+from costlib.bill.vector import numeric_keys
 from costlib.lessons import Lesson, charts, start, widgets
 from costlib.lessons.widgets import traffic_scale_overrides
 from costlib.whatif.compare import compare
@@ -256,15 +256,20 @@ def input_overrides(params: Params, key: str, value: float) -> dict:
 def sensitivity(params: Params, result: Estimate | None = None) -> pd.DataFrame:
     """Every option's bill at the low and high value of each main input, and the swing.
 
-    One ``price_many`` call per input prices both values. Rows: one per input x option, with
-    ``input``, ``key``, ``base_value``, ``low_value``, ``high_value``, ``option``,
+    The ranges are this lesson's: :data:`LOW` and :data:`HIGH` times each input's value (a
+    fraction clipped to [0, 1]), the same factor for every input so their swings compare like
+    for like. The pricing is :func:`costlib.whatif.sensitivity.tornado`'s (each end on the whole
+    bill, every other input at its point value), with only these ranges. Rows: one per input x
+    option, with ``input``, ``key``, ``base_value``, ``low_value``, ``high_value``, ``option``,
     ``base_usd``, ``low_usd``, ``high_usd`` [USD/month], ``swing_usd`` = high - low
     [USD/month], ``swing_pct`` = swing over the base bill [%] and ``rank`` (1 = the input whose
     swing is largest in size for that option).
     """
+    from costlib.bill.params import at_points
+    from costlib.whatif.sensitivity import tornado
+
     result = estimate(params) if result is None else result
-    base = {o.name: o.monthly_usd for o in result.options}
-    rows = []
+    ranges, labels = {}, {}
     for label, key, fraction in _inputs(params, result):
         value = _base_value(params, result, key)
         low, high = value * LOW, value * HIGH
@@ -272,20 +277,15 @@ def sensitivity(params: Params, result: Estimate | None = None) -> pd.DataFrame:
             low, high = min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
         if low == high:
             continue
-        inputs: dict[str, list] = {}
-        for v in (low, high):
-            for k, x in input_overrides(params, key, v).items():
-                inputs.setdefault(k, []).append(x)
-        bill = price_many(params, {k: np.asarray(x, dtype=float) for k, x in inputs.items()})
-        for name in bill.options:
-            lo_usd, hi_usd = (float(x) for x in bill.total(name))
-            rows.append({"input": label, "key": key, "base_value": value, "low_value": low,
-                         "high_value": high, "option": name, "base_usd": base[name],
-                         "low_usd": lo_usd, "high_usd": hi_usd, "swing_usd": hi_usd - lo_usd,
-                         "swing_pct": 100.0 * (hi_usd - lo_usd) / base[name]})
-    frame = pd.DataFrame(rows)
-    frame["rank"] = (frame.groupby("option")["swing_usd"].transform(lambda s: s.abs().rank(
-        ascending=False, method="first")).astype(int))
+        ranges[key] = (low, high, f"x{LOW:g} to x{HIGH:g} of the file's value")
+        labels[key] = label
+    t = tornado(at_points(params), ranges=ranges, include_defaults=False).frame
+    frame = pd.DataFrame({
+        "input": t["key"].map(labels), "key": t["key"], "base_value": t["base_value"],
+        "low_value": t["low"], "high_value": t["high"], "option": t["option"],
+        "base_usd": t["base_usd"], "low_usd": t["low_usd"], "high_usd": t["high_usd"],
+        "swing_usd": t["high_usd"] - t["low_usd"],
+        "swing_pct": 100.0 * (t["high_usd"] - t["low_usd"]) / t["base_usd"], "rank": t["rank"]})
     return frame.sort_values(["option", "rank"]).reset_index(drop=True)
 
 
@@ -307,7 +307,7 @@ def sensitivity_table(table: pd.DataFrame, option: str) -> pd.DataFrame:
 
 def sensitivity_ranks(table: pd.DataFrame) -> pd.DataFrame:
     """The swing of every input for every option [% of that option's bill], inputs as rows."""
-    return (table.pivot(index="input", columns="option", values="swing_pct").round(1)
+    return (table.pivot(index="input", columns="option", values="swing_pct").fillna(0.0).round(1)
             .sort_values(table.loc[table["base_usd"].idxmin(), "option"], key=abs,
                          ascending=False))
 

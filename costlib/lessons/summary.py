@@ -8,14 +8,17 @@ SVG, the style is in the page), readable printed and on a phone. It holds, in or
    cost category (one chart, the course's category palette);
 2. per option: monthly total, per request, per 1k tokens, and for a self-hosted fleet its
    instances, the sequences each holds and what binds it (a latency bound, memory, the traffic);
-3. where the verdict flips: the break-even of the cheapest managed API and the cheapest
+3. how sure the totals are: P10/P50/P90 of every option over the inputs the file gives as
+   distributions (:func:`uncertainty_section`), and which inputs move the cheapest option's
+   total most, a tornado (:func:`sensitivity_section`);
+4. where the verdict flips: the break-even of the cheapest managed API and the cheapest
    self-hosted option on the managed input price, its chart and one sentence
    (:func:`flip_section`);
-4. the largest levers and what each saves;
-5. the warnings: stale prices, prices a user overrode, assumptions;
-6. the prices in force: the as-of date, the oldest price used and its source;
-7. every line item, grouped by option, nothing cut;
-8. the params file itself, once.
+5. the largest levers and what each saves;
+6. the warnings: stale prices, prices a user overrode, assumptions;
+7. the prices in force: the as-of date, the oldest price used and its source;
+8. every line item, grouped by option, nothing cut;
+9. the params file itself, once.
 
 :func:`write_summary` writes it beside ``summary.json`` (the estimate contract) and
 ``line_items.csv`` (one row per option x line item).
@@ -130,14 +133,70 @@ def flip_section(params, result) -> str:
     return "\n".join(out)
 
 
+SURE_QUESTION = "How sure is each option's monthly total?"
+"""The question above the P10-P90 bands of the page's "how sure" section."""
+
+MOVES_QUESTION = "Which inputs move the cheapest option's total most?"
+"""The question above the tornado of the page's "what moves it" section."""
+
+
+def uncertainty_section(params) -> str:
+    """The section "How sure the totals are": the Monte Carlo's P10/P50/P90 bands, table and
+    inputs (:func:`costlib.lessons.verdict.uncertainty`); one sentence for a file of plain
+    numbers."""
+    from costlib.lessons import verdict
+
+    mc = verdict.uncertainty(params)
+    out = ['<h2 id="sure">How sure the totals are</h2>', f"<h3>{_e(SURE_QUESTION)}</h3>",
+           f"<p>{_e(verdict.uncertainty_sentence(mc, params))}</p>"]
+    if mc is None:
+        return "\n".join(out)
+    out.append(svg_image(verdict.uncertainty_chart(mc), alt="P10 to P90 of each option's monthly bill"))
+    out.append(_table(verdict.uncertainty_table(mc),
+                      {"point usd": ",.0f", "P10 usd": ",.0f", "P50 usd": ",.0f", "P90 usd": ",.0f",
+                       "cheapest in % of draws": ".1f"}))
+    inputs = verdict.uncertain_inputs_table(mc)
+    out.append("<p>The inputs drawn, as the params file states them:</p>")
+    out.append(_table(inputs, {"point": ",.6g", "P10": ",.6g", "P90": ",.6g"}))
+    out.append('<p class="muted">A bar spans P10 to P90 of the whole monthly bill over the draws, the '
+               'tick is the P50, the dot the point estimate every other number on this page uses. '
+               + "Notes: " + _e("; ".join(mc.notes)) + ".</p>")
+    return "\n".join(out)
+
+
+def sensitivity_section(params, result) -> str:
+    """The section "What moves the total": the cheapest option's tornado and every option's three
+    largest swings (:func:`costlib.lessons.verdict.sensitivity`)."""
+    from costlib.lessons import verdict
+
+    t = verdict.sensitivity(params)
+    out = ['<h2 id="moves">What moves the total</h2>', f"<h3>{_e(MOVES_QUESTION)}</h3>",
+           f"<p>{_e(verdict.sensitivity_sentence(t))}</p>",
+           svg_image(verdict.sensitivity_chart(t), alt="tornado of the cheapest option's inputs"),
+           "<p>Every option's three largest swings:</p>",
+           _table(verdict.sensitivity_table(t),
+                  {"low": ",.4g", "high": ",.4g", "total at low usd": ",.0f",
+                   "total at high usd": ",.0f", "swing usd": ",.0f", "swing %": ".1f"}),
+           '<p class="muted">One input at a time, every other input at its value in the file, each '
+           'end priced on the whole bill. An input the file gives as a distribution moves from its '
+           'P10 to its P90; every other input by the stated default range of '
+           'costlib/data/sensitivity_ranges.yaml (its reason is in that file). A self-hosted fleet '
+           'moves in whole instances. <code>costlib sensitivity PARAMS</code> prints every row.</p>']
+    return "\n".join(out)
+
+
 def options_frame(result) -> pd.DataFrame:
     """One row per option: totals, unit costs, and a self-hosted fleet's size and binding limit."""
     rows = []
+    unit = (result.work_unit or {}).get("name")
     for o in result.options:
         d = o.details
+        per_unit = {f"usd per {unit}": o.usd_per_unit} if unit else {}
         rows.append({
             "option": o.name, "kind": o.kind, "monthly usd": o.monthly_usd,
+            "floor usd": o.floor_usd,
             "usd per request": o.usd_per_request, "usd per 1k tokens": o.usd_per_1k_tokens,
+            **per_unit,
             "instances (p95 / mean)": (f"{d['instances_p95']:g} / {d['avg_instances']:.2f}"
                                        if "instances_p95" in d else ""),
             "sequences per instance": d.get("batch_size") if o.kind == "self_hosted" else None,
@@ -227,6 +286,7 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
     sections.append(f'<p class="muted">{_e(params_name)} · region {_e(result.region)} · prices in force on '
                     f'{_e(p.get("in_force_on") or "today")} · a month is 730 hours · USD</p>')
     sections.append('<nav><a href="#answer">answer</a><a href="#options">options</a>'
+                    '<a href="#sure">how sure</a><a href="#moves">what moves it</a>'
                     '<a href="#flips">verdict flips</a><a href="#levers">levers</a>'
                     '<a href="#warnings">warnings</a><a href="#prices">prices</a><a href="#items">line items</a>'
                     '<a href="#params">params</a></nav>')
@@ -242,8 +302,19 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
     sections.append(_table(by_cat, {c: ",.2f" for c in by_cat.columns if c != "option"}))
     sections.append('<h2 id="options">Every option</h2>')
     opts = options_frame(result)
-    sections.append(_table(opts, {"monthly usd": ",.2f", "usd per request": ".6f", "usd per 1k tokens": ".6f",
-                                  "sequences per instance": ",.1f"}))
+    sections.append(_table(opts, {"monthly usd": ",.2f", "floor usd": ",.2f", "usd per request": ".6f",
+                                  "usd per 1k tokens": ".6f", "sequences per instance": ",.1f",
+                                  **{c: ".6f" for c in opts.columns if c.startswith("usd per ")
+                                     and c not in ("usd per request", "usd per 1k tokens")}}))
+    sections.append('<p class="muted">The floor is what an option costs in a month in which no request '
+                    'arrives, with the capacity the params provision kept (NAT gateways, load balancers, '
+                    'keys, the vector store\'s minimum, a fixed fleet\'s instances, an autoscaled fleet\'s '
+                    'warm ones); the rest of the total scales with use.'
+                    + (f" The cost per {_e(result.work_unit['name'])} is the part that scales with use "
+                       f"divided by the {_e(result.work_unit['name'])}s a month "
+                       f"({result.work_unit['units_per_month']:,.0f}); one {_e(result.work_unit['name'])} is "
+                       f"{result.work_unit['requests_per_unit']:g} model requests."
+                       if result.work_unit else "") + "</p>")
     binds = binding_lines(result)
     if binds:
         sections.append("<h3>What binds each self-hosted fleet?</h3>")
@@ -251,6 +322,8 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
         sections.append('<p class="muted">A fleet is sized for the load one instance can take at the latency '
                         'targets; two fleets cost the same when they round up to the same number of '
                         'instances.</p>')
+    sections.append(uncertainty_section(params))
+    sections.append(sensitivity_section(params, result))
     sections.append(flip_section(params, result))
     sections.append('<h2 id="levers">The largest levers</h2>')
     lv = top_levers(levers)
