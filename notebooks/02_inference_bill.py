@@ -127,6 +127,46 @@ lesson.line_items_table(result)
 lesson.fleets_table(result)
 
 # %% [markdown]
+# ## The floor: what a month costs with no requests
+#
+# Part of every bill is paid whether or not anyone calls the model: the NAT gateways and the load
+# balancer bill by the hour, encryption keys by the month, a vector store has a minimum capacity,
+# and a fleet bills every instance it keeps running. That part is the option's *floor*: what it
+# costs in a month with no requests at all, with the provisioned capacity kept. The rest of the
+# bill, the *usage* part, grows with the traffic.
+#
+# A fixed fleet is all floor: it is paid for whole, busy or idle. An autoscaled fleet's floor is
+# its warm minimum. A managed API's floor is only the hourly plumbing around it, since the model
+# is paid per token. `costlib estimate PARAMS --floor` lists the line items of each floor.
+#
+# **What does each option cost when no one calls it?**
+
+# %%
+print(lesson.floor_note(result))
+lesson.floor_table(result)
+
+# %% [markdown]
+# The same split as bars: the grey part is paid in an empty month, the blue part only with traffic.
+
+# %%
+lesson.floor_chart(result)
+
+# %% [markdown]
+# ## The cost of one unit of work
+#
+# A product team budgets a conversation, a support ticket or an agent task, not a request. When
+# the params file describes one in a `work_unit:` block (its turns and the model calls of each
+# turn), every option also reports what a unit costs. Two figures answer two questions. The cost
+# per unit is the usage part of the bill over the month's units: what one more unit costs. The
+# cost per unit *all in* shares the floor over the same units too, so it falls as traffic grows.
+#
+# **What does one unit of work cost with each option?**
+
+# %%
+print(lesson.unit_note(result))
+lesson.unit_table(result)
+
+# %% [markdown]
 # ## Where does self-hosting break even?
 #
 # The article's rule of thumb: self-hosting beats a managed API once the fleet reliably holds a

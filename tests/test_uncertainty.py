@@ -27,7 +27,7 @@ from costlib.core.errors import CostlibError
 from costlib.whatif.uncertainty import DEFAULT_SEED, monte_carlo, structural_atoms
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_B = ROOT / "params" / "scenario_b_steady.yaml"
+SCENARIO_B = ROOT / "tests" / "fixtures" / "uncertainty" / "scenario_b_plain.yaml"
 FIXTURE = ROOT / "tests" / "fixtures" / "uncertainty" / "scenario_b_uncertain.yaml"
 LLAMA_IN = "options.bedrock_llama31_70b.usd_per_1m_input_tokens"
 
@@ -421,3 +421,29 @@ def test_uncertainty_bands_chart_has_band_median_and_point():
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["bar", "tick", "point"]
     assert spec["layer"][0]["encoding"]["x2"]["field"] == "p90_usd"
+
+
+# --------------------------------------------------------------------------------------------
+# the params files themselves
+
+
+def test_scenario_b_with_distributions_estimates_as_the_plain_numbers_do():
+    """Scenario B's distributions sit on the article's numbers: the point estimate is unchanged
+    (the plain fixture is the file as it was before the distributions, with p95_rps: 40)."""
+    plain = {o.name: o.monthly_usd for o in estimate(load_params(SCENARIO_B)).options}
+    uncertain = load_params(ROOT / "params" / "scenario_b_steady.yaml")
+    assert len(uncertain_inputs(uncertain)) == 3
+    assert {o.name: o.monthly_usd for o in estimate(uncertain).options} == plain
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "params").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_params_files_distributions_can_be_drawn(path):
+    """Every draw of every file's distributions is a valid params file (the ranges were chosen
+    so that the traffic profile can be built whatever the other inputs draw)."""
+    params = load_params(path)
+    if not uncertain_inputs(params):
+        pytest.skip(f"{path.name} gives no input as a distribution")
+    mc = monte_carlo(params, draws=2_000)
+    for name in mc.options:
+        assert mc.p10_usd[name] <= mc.p50_usd[name] <= mc.p90_usd[name]
+    assert sum(mc.p_cheapest.values()) == pytest.approx(1.0, abs=1e-12)

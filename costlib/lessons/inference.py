@@ -2,8 +2,9 @@
 
 The functions the notebook's cells call: the week of traffic, each option's monthly bill, how
 each self-hosted fleet is sized (instances, concurrency per instance, the limit that binds), how
-busy the fleets are, where self-hosting breaks even (:func:`costlib.whatif.sweeps.batch_sweep`),
-and the prices used.
+busy the fleets are, each option's floor (what it costs in a month without requests) and usage
+part, the cost of one unit of work (a ``work_unit:`` block), where self-hosting breaks even
+(:func:`costlib.whatif.sweeps.batch_sweep`), and the prices used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from costlib.bill.estimate import Estimate
+from costlib.bill.estimate import Estimate, floor_items
 from costlib.bill.params import Params, SelfHostedOption
 from costlib.core.units import HOURS_PER_MONTH
 from costlib.lessons import Lesson, charts, start, widgets
@@ -34,6 +35,18 @@ FLEET_COLUMNS = ("utilisation", "unserved_fraction", "cold_starts_per_month", "b
                  "tokens_per_second_per_instance", "throughput_source", "p95_ttft_ms")
 """What the fleet table shows of each self-hosted option's details (the sizing is in
 :func:`sizing_table`)."""
+
+FLOOR_COLORS = {"floor": "#bab0ac", "usage": "#4c78a8"}
+"""Colours of the two parts of a bill in :func:`floor_chart`: paid without requests, and not."""
+
+NO_WORK_UNIT = (
+    "This params file has no work unit, so the bill stops at the cost per request. To price a "
+    "conversation, a support ticket or an agent task, add a `work_unit:` block "
+    "(costlib/bill/work_unit.py): its name, its turns and the model calls of each turn, e.g. "
+    "`work_unit: {name: support conversation, turns: 4, calls: [{name: answer, count: 1}]}`; "
+    "the calls' mean tokens must equal the workload's, and each option then reports its cost "
+    "per unit.")
+"""What :func:`unit_note` says for a params file without a ``work_unit:`` block."""
 
 NO_BREAKEVEN = ("Break-even needs at least one self-hosted and one managed option in the params "
                 "file.")
@@ -54,8 +67,11 @@ def traffic_chart(result: Estimate) -> alt.Chart:
 
 
 def totals_table(result: Estimate) -> pd.DataFrame:
-    """Each option's cost per month, per request and per 1,000 tokens."""
-    return result.totals_frame().set_index("option").round(
+    """Each option's cost per month, per request and per 1,000 tokens (the floor and the cost per
+    unit of work have their own tables below: :func:`floor_table`, :func:`unit_table`)."""
+    frame = result.totals_frame().drop(columns=["floor_usd", "usage_usd", "usd_per_unit",
+                                                "usd_per_unit_all_in"], errors="ignore")
+    return frame.set_index("option").round(
         {"monthly_usd": 2, "usd_per_request": 6, "usd_per_1k_tokens": 6})
 
 
@@ -207,6 +223,193 @@ def breakeven_chart(result: Estimate, sweeps: pd.DataFrame) -> alt.LayerChart | 
     return charts.breakeven(feasible[["option", "batch_size", "monthly_usd"]], refs)
 
 
+# --------------------------------------------------------------------------------------------
+# the floor and the cost per unit of work
+
+
+def floor_share(floor_usd, monthly_usd):
+    """The share of a bill paid in a month without requests: ``floor_usd / monthly_usd`` [fraction].
+
+    Parameters
+    ----------
+    floor_usd : float or array-like
+        The option's floor: what it costs in a month with no requests, provisioned capacity
+        kept (:attr:`costlib.bill.estimate.OptionResult.floor_usd`) [USD/month].
+    monthly_usd : float or array-like
+        The option's whole bill [USD/month].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        [fraction]; 0 for a zero bill.
+
+    Examples
+    --------
+    A fleet of 120,000 USD a month kept whole without traffic, of a 121,000 USD bill:
+
+    >>> round(float(floor_share(120_000.0, 121_000.0)), 4)
+    0.9917
+    """
+    floor = np.asarray(floor_usd, dtype=float)
+    total = np.asarray(monthly_usd, dtype=float)
+    return np.divide(floor, total, out=np.zeros(np.broadcast(floor, total).shape),
+                     where=total != 0)
+
+
+def floor_frame(result: Estimate) -> pd.DataFrame:
+    """Each option's bill split into its floor and its usage part, unrounded.
+
+    Columns: option, kind, monthly_usd, floor_usd, usage_usd (``monthly_usd - floor_usd``) and
+    floor_share (:func:`floor_share`) [USD/month, fraction].
+    """
+    return pd.DataFrame([{"option": o.name, "kind": o.kind, "monthly_usd": o.monthly_usd,
+                          "floor_usd": o.floor_usd, "usage_usd": o.usage_usd,
+                          "floor_share": float(floor_share(o.floor_usd, o.monthly_usd))}
+                         for o in result.options])
+
+
+def floor_table(result: Estimate) -> pd.DataFrame:
+    """What does each option cost when no one calls it? Monthly, floor and usage USD, floor %."""
+    f = floor_frame(result)
+    return (f.assign(floor_pct=100.0 * f["floor_share"])
+            [["option", "monthly_usd", "floor_usd", "usage_usd", "floor_pct"]]
+            .set_index("option")
+            .round({"monthly_usd": 2, "floor_usd": 2, "usage_usd": 2, "floor_pct": 3}))
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage with three significant figures (``99.9 %``, ``0.00626 %``)."""
+    return f"{100.0 * share:.3g} %"
+
+
+def _largest_floor_item(result: Estimate, option: str) -> str:
+    items = floor_items(result, option)
+    if not items:
+        return ""
+    top = max(items, key=lambda li: li.monthly_usd)
+    return f"{top.item}, {top.monthly_usd:,.0f} USD"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+PER_USE_KINDS = ("managed_api", "router")
+"""Option kinds whose model is paid per token: their floor is only the plumbing around it."""
+
+
+def floor_note(result: Estimate) -> str:
+    """Which option's bill is mostly floor, and which least, in one or two sentences.
+
+    The option (or options, when tied) with the largest floor share is named with its floor,
+    its bill and its largest floor item; then the option with the smallest share, whose bill is
+    mostly usage. When every option has the same floor, that is said instead: the share is then
+    largest where the bill is smallest.
+    """
+    f = floor_frame(result)
+    hi, lo = f["floor_share"].max(), f["floor_share"].min()
+    top = f[np.isclose(f["floor_share"], hi, rtol=1e-9, atol=0.0)]
+    first = top.iloc[0]
+    per_use = " (the hourly plumbing: the model itself is paid per token)"
+    if len(f) > 1 and np.allclose(f["floor_usd"], first["floor_usd"], rtol=1e-9, atol=0.0):
+        item = _largest_floor_item(result, first["option"])
+        kinds = set(f["kind"]) <= set(PER_USE_KINDS)
+        return (f"Every option here pays the same floor, {first['floor_usd']:,.0f} USD a month "
+                f"without requests{per_use if kinds else ''}"
+                f"{'; the largest part is ' + item if item else ''}. It is the largest share of "
+                f"the smallest bill: {_pct(hi)} of {_names(list(top['option']))}'s "
+                f"{first['monthly_usd']:,.0f} USD a month; the rest of every bill grows with "
+                "the traffic.")
+    each = "each bill" if len(top) > 1 else "its bill"
+    item = _largest_floor_item(result, first["option"])
+    said = [f"{_names(list(top['option']))}: {_pct(hi)} of {each} is floor "
+            f"({first['floor_usd']:,.0f} of {first['monthly_usd']:,.0f} USD a month), paid "
+            f"with no requests at all{'; the largest part is ' + item if item else ''}"]
+    if np.isclose(hi, lo, rtol=1e-9, atol=0.0):
+        return said[0] + ". Every option here has the same floor share."
+    low = f[np.isclose(f["floor_share"], lo, rtol=1e-9, atol=0.0)].iloc[0]
+    if low["floor_usd"] <= 0:
+        said.append(f"{low['option']} costs nothing in a month without requests: all of its "
+                    f"{low['monthly_usd']:,.0f} USD a month grows with the traffic")
+    else:
+        item = _largest_floor_item(result, low["option"])
+        said.append(f"{low['option']} has the smallest share: {low['floor_usd']:,.0f} USD a month "
+                    f"without requests, {_pct(lo)} of its {low['monthly_usd']:,.0f} USD"
+                    f"{per_use if low['kind'] in PER_USE_KINDS else ''}"
+                    f"{', the largest part ' + item if item else ''}; the rest grows with the "
+                    "traffic")
+    return ". ".join(said) + "."
+
+
+def floor_chart(result: Estimate) -> alt.Chart:
+    """What does each option cost when no one calls it? Bars of floor and usage per option."""
+    f = floor_frame(result)
+    data = pd.concat([
+        pd.DataFrame({"option": f["option"], "part": part, "usd": f[col], "order": i})
+        for i, (part, col) in enumerate((("floor", "floor_usd"), ("usage", "usage_usd")))],
+        ignore_index=True)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("usd:Q", title="monthly cost (usd)", stack="zero"),
+            y=alt.Y("option:N", title=None, sort="x"),
+            color=alt.Color("part:N", title="part of the bill",
+                            scale=alt.Scale(domain=list(FLOOR_COLORS),
+                                            range=list(FLOOR_COLORS.values())),
+                            sort=list(FLOOR_COLORS)),
+            order=alt.Order("order:Q"),
+            tooltip=["option", "part", alt.Tooltip("usd:Q", title="usd/month", format=",.2f")],
+        )
+        .properties(width=charts.WIDTH,
+                    height=int(max(60, charts.ROW * max(1, len(f)) + 20)))
+    )
+
+
+def unit_table(result: Estimate) -> pd.DataFrame | None:
+    """What does one unit of work cost? Per request, per unit (usage) and per unit all-in [USD].
+
+    ``usd_per_unit`` is the usage part of the bill over the units of the month (what one more
+    unit costs), ``usd_per_unit_all_in`` the whole bill over them (the floor shared out). None
+    when the params file has no ``work_unit:`` block (:func:`unit_note` says how to add one).
+    """
+    if result.work_unit is None:
+        return None
+    return pd.DataFrame([{"option": o.name, "usd_per_request": o.usd_per_request,
+                          "usd_per_unit": o.usd_per_unit,
+                          "usd_per_unit_all_in": o.usd_per_unit_all_in}
+                         for o in result.options]).set_index("option")
+
+
+def unit_note(result: Estimate) -> str:
+    """What one unit of work is, and what it costs from the cheapest option to the dearest.
+
+    Without a ``work_unit:`` block, how to add one (:data:`NO_WORK_UNIT`).
+    """
+    u = result.work_unit
+    if u is None:
+        return NO_WORK_UNIT
+    calls = sum(int(c["count"]) for c in u["calls"])
+    name = u["name"]
+    order = sorted(result.options, key=lambda o: o.usd_per_unit)
+    cheap, dear = order[0], order[-1]
+    text = (f"One {name} is {float(u['requests_per_unit']):g} model requests ({u['turns']} "
+            f"turns of {calls} call{'s' if calls != 1 else ''}), and this month has "
+            f"{float(u['units_per_month']):,.0f} of them. ")
+    if len(order) == 1:
+        text += (f"With {cheap.name} one more {name} costs {cheap.usd_per_unit:.4g} USD; with the "
+                 f"floor shared over the month's units, {cheap.usd_per_unit_all_in:.4g} USD all in.")
+    else:
+        text += (f"One more {name} costs from {cheap.usd_per_unit:.4g} USD ({cheap.name}) to "
+                 f"{dear.usd_per_unit:.4g} USD ({dear.name}); with each floor shared over the "
+                 f"month's units, {cheap.usd_per_unit_all_in:.4g} and "
+                 f"{dear.usd_per_unit_all_in:.4g} USD all in.")
+    if float(u["tool_calls_per_unit"]) > 0:
+        text += (f" Its {float(u['tool_calls_per_unit']):g} tool calls are counted, not priced: no "
+                 "tool executor is modelled.")
+    return text
+
+
 def prices_note(result: Estimate) -> str:
     """When the prices are in force, the oldest used, warnings, and what was overridden."""
     p = result.prices
@@ -353,7 +556,8 @@ def answer_breakeven_rps(result: Estimate, params: Params) -> Markdown:
 
 __all__ = ["Lesson", "start", "BATCHES", "SIZING_COLUMNS", "FLEET_COLUMNS", "traffic_summary",
            "traffic_chart", "totals_table", "sizing_table", "sizing_note", "cost_by_option_chart",
-           "line_items_table", "fleets_table",
+           "line_items_table", "fleets_table", "FLOOR_COLORS", "NO_WORK_UNIT", "PER_USE_KINDS", "floor_share",
+           "floor_frame", "floor_table", "floor_note", "floor_chart", "unit_table", "unit_note",
            "breakeven_sweeps", "breakeven_table", "breakeven_chart", "prices_note",
            "used_prices_table", "worksheet_explorer", "idle_share", "answer_idle_share",
            "breakeven_avg_rps", "fleet_capacity_avg_rps", "answer_breakeven_rps"]
