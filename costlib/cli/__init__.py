@@ -1,8 +1,9 @@
 """The ``costlib`` command line: every command, registered here in the order ``--help`` lists them.
 
-``costlib estimate PARAMS [--json] [--set dotted.key=value ...]``
-    Price every option of a params file for one month (:mod:`costlib.cli.estimate`).
-``costlib report PARAMS... [--out DIR]``
+``costlib estimate PARAMS [--json] [--floor] [--set dotted.key=value ...]``
+    Price every option of a params file for one month, with its floor (the cost at zero traffic)
+    and, with a work unit, the cost per unit (:mod:`costlib.cli.estimate`).
+``costlib report PARAMS... [--out DIR] [--jobs N]``
     Run every notebook with papermill for each params file into ``outputs/<stem>/``
     (:mod:`costlib.cli.report`).
 ``costlib levers PARAMS``
@@ -11,10 +12,10 @@
     Modelled tokens/s and latency of one serving configuration (:mod:`costlib.cli.throughput`).
 ``costlib prices list|show|refresh``
     The price tables, with sources and as-of dates (:mod:`costlib.cli.prices`).
-``costlib diff A [B] [--set dotted.key=value ...] [--all] [--format text|markdown|json]``
+``costlib diff A [B] [--set dotted.key=value ...] [--all] [--format text|markdown|json|html] [--out FILE]``
     The change of every line item and total between two params files, or one file and its
     overrides (:mod:`costlib.cli.diff`).
-``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json]``
+``costlib breakeven PARAMS --key KEY --between A B [--lo X --hi Y] [--json] [--chart FILE.svg]``
     The value of one input at which two options cost the same (:mod:`costlib.cli.breakeven`).
 ``costlib uncertainty PARAMS [--draws N] [--seed S] [--set dotted.key=value ...] [--json]``
     Monte Carlo over the inputs given as distributions: P10/P50/P90 per option and the
