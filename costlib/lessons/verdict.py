@@ -849,7 +849,9 @@ def uncertainty_table(mc) -> pd.DataFrame | str:
     if mc is None:
         return "(no uncertain input in this params file)"
     frame = mc.to_frame().drop(columns="mean_usd")
-    frame["p_cheapest"] = 100.0 * frame["p_cheapest"]
+    frame["p_cheapest"] = (100.0 * frame["p_cheapest"]).round(1)
+    for c in ("point_usd", "p10_usd", "p50_usd", "p90_usd"):
+        frame[c] = frame[c].round(0).astype("int64")
     return frame.rename(columns={"point_usd": "point usd", "p10_usd": "P10 usd",
                                  "p50_usd": "P50 usd", "p90_usd": "P90 usd",
                                  "p_cheapest": "cheapest in % of draws"})
@@ -860,7 +862,7 @@ def uncertain_inputs_table(mc) -> pd.DataFrame | str:
     if mc is None:
         return "(no uncertain input in this params file)"
     rows = [{"input": key, "distribution": d.describe(), "point": d.point,
-             "P10": float(d.ppf(0.1)), "P90": float(d.ppf(0.9)),
+             "P10": float(f"{float(d.ppf(0.1)):.4g}"), "P90": float(f"{float(d.ppf(0.9)):.4g}"),
              "drawn as": (f"{mc.levels} equally likely values" if key in mc.structural
                           else "continuous")}
             for key, d in mc.distributions.items()]
@@ -901,6 +903,11 @@ def sensitivity_table(t, n: int = 3) -> pd.DataFrame:
     """Every option's ``n`` largest swings: input, low, high, both totals, swing [USD, %]."""
     rows = [t.top(name, n) for name in t.options]
     frame = pd.concat(rows, ignore_index=True)
+    for c in ("low", "high"):
+        frame[c] = [float(f"{x:.4g}") if isinstance(x, (int, float)) else x for x in frame[c]]
+    for c in ("low_usd", "high_usd", "swing_usd"):
+        frame[c] = frame[c].round(0).astype("int64")
+    frame["swing_pct"] = frame["swing_pct"].round(1)
     return frame[["option", "input", "low", "high", "low_usd", "high_usd", "swing_usd",
                   "swing_pct"]].rename(columns={"low_usd": "total at low usd",
                                                  "high_usd": "total at high usd",
