@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from costlib.core.names import closest_names
 from costlib.bill.distributions import Distribution, check_support, extract_distributions
 from costlib.core.errors import CostlibError
-from costlib.core.schema import Strict
+from costlib.core.schema import Strict, field_bounds
 from costlib.bill.options import KINDS, Option
 from costlib.bill.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
 from costlib.bill.plumbing import (
@@ -533,13 +533,7 @@ def _key_spec(params: Params, key: str) -> dict | None:
     value = getattr(node, parts[-1])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    out: dict = {}
-    for m in getattr(info, "metadata", []):
-        for name in ("ge", "gt", "le", "lt"):
-            v = getattr(m, name, None)
-            if v is not None:
-                out[name] = float(v)
-    return out
+    return field_bounds(info)
 
 
 def _dist_key(err: dict, data: dict, dists: dict) -> str | None:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from costlib.core.schema import field_bounds
 from costlib.core.errors import CostlibError
 from costlib.core.units import SECONDS_PER_MONTH, TOKENS_PER_1K
 
@@ -201,16 +202,6 @@ def _numeric_annotation(info) -> bool:
     return ("float" in text or "int" in text) and "bool" not in text.replace("| None", "")
 
 
-def _bounds(info) -> dict:
-    out = {}
-    for m in getattr(info, "metadata", []):
-        for name in ("ge", "gt", "le", "lt"):
-            v = getattr(m, name, None)
-            if v is not None:
-                out[name] = float(v)
-    return out
-
-
 def _walk(model: BaseModel, prefix: str, out: dict) -> None:
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
@@ -227,10 +218,10 @@ def _walk(model: BaseModel, prefix: str, out: dict) -> None:
                     _walk(v, f"{key}.{i}.", out)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out[key] = {"value": float(value), "integer": isinstance(value, int)
-                        and "float" not in str(info.annotation), **_bounds(info)}
+                        and "float" not in str(info.annotation), **field_bounds(info)}
         elif value is None and _numeric_annotation(info):
             out[key] = {"value": None, "integer": "float" not in str(info.annotation),
-                        **_bounds(info)}
+                        **field_bounds(info)}
 
 
 def numeric_keys(params) -> dict:

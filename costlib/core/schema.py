@@ -14,3 +14,19 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def field_bounds(info) -> dict:
+    """The numeric bounds a pydantic field declares, ``{"ge"|"gt"|"le"|"lt": value}``.
+
+    ``info`` is a ``FieldInfo`` (``Model.model_fields[name]``); a field without bounds gives ``{}``.
+    The one reading of the schema's bounds for the vectorised bill's checks and the
+    distributions' support checks.
+    """
+    out: dict = {}
+    for m in getattr(info, "metadata", []):
+        for name in ("ge", "gt", "le", "lt"):
+            v = getattr(m, name, None)
+            if v is not None:
+                out[name] = float(v)
+    return out
