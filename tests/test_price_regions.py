@@ -54,7 +54,6 @@ SOURCED_IN_BOTH = [
 #: Main rows of issue 3 with NO sourced us-west-2 price yet (see the report); the estimate test
 #: below supplies them through a test-only overrides file.
 NOT_SOURCED_IN_WEST = [
-    ("nat_gateway", "nat_gateway", "hour"),
     ("nat_gateway", "nat_gateway", "data_processed"),
     ("cloudwatch_logs", "standard", "ingest"),
     ("cloudwatch_logs", "standard", "store"),
@@ -148,15 +147,16 @@ def test_cross_az_and_inter_region_west_match_the_infracost_golden_test(west):
 # --- a whole estimate in us-west-2 -------------------------------------------------------------
 
 # The plumbing always looks up CloudWatch Logs ingest/store and the KMS key-month, and a managed
-# model reaches Bedrock through NAT (or PrivateLink); none of those is sourced for us-west-2 yet.
+# model reaches Bedrock through NAT (or PrivateLink); of those only the NAT gateway-hour is sourced
+# for us-west-2 (NAT per-GB is not).
 # This test-only overrides file prices exactly those rows at 0 so that every dollar of the
-# estimate below comes from a sourced us-west-2 row. The ALB (not sourced) is switched off with
+# estimate below comes from a sourced us-west-2 row. The ALB (its LCU-hour not sourced) is off with
 # network.entry: none; EBS, ECR and EKS (not sourced) with platform ec2, ebs_gb_per_instance 0
 # and image_gb 0.
 FIXTURE_OVERRIDES = (
     "service,name,dimension,region,unit,usd,source,as_of,notes\n"
     + "".join(f"{s},{n},{d},{WEST},{u},0,test fixture: no sourced us-west-2 price,2026-11-27,not a price\n"
-              for (s, n, d), u in zip(NOT_SOURCED_IN_WEST, ["usd_per_hour", "usd_per_gb", "usd_per_gb",
+              for (s, n, d), u in zip(NOT_SOURCED_IN_WEST, ["usd_per_gb", "usd_per_gb",
                                                             "usd_per_gb_month", "usd_per_key_month"],
                                       strict=True))
 )
@@ -217,6 +217,7 @@ def test_estimate_in_us_west_2_prices_a_managed_llama_and_a_g5_fleet(tmp_path):
         ("ec2", "g5.xlarge", "on_demand"),
         ("data_transfer", "cross_az", "each_direction"),
         ("public_ipv4", "public_ipv4_address", "hour"),
+        ("nat_gateway", "nat_gateway", "hour"),
     }
     assert all(r["usd"] == 0 for r in used if r["overridden"])
 
@@ -233,9 +234,13 @@ def test_estimate_in_us_west_2_prices_a_managed_llama_and_a_g5_fleet(tmp_path):
     # NAT gateway public IPv4: 2 AZs * 730 h = 1,460 IP-hours * 0.005 (heise, all regions) = 7.30
     ip = _item(result, "managed_llama", "NAT gateway public IPv4")
     assert_allclose(ip.monthly_usd, 7.30)
-    # total: 1,734.48 + 346.896 + 7.30 = 2,088.676 (the fixture rows add 0)
+    # NAT gateways: 2 AZs * 730 h = 1,460 gateway-hours * 0.045 (Defang docs, USW2-NatGateway-Hours
+    # 730 h -> $32.85) = 65.70
+    nat = _item(result, "managed_llama", "NAT gateways")
+    assert_allclose(nat.monthly_usd, 65.70)
+    # total: 1,734.48 + 346.896 + 7.30 + 65.70 = 2,154.376 (the fixture rows add 0)
     managed = next(o for o in result.options if o.name == "managed_llama")
-    assert_allclose(managed.monthly_usd, 2_088.676)
+    assert_allclose(managed.monthly_usd, 2_154.376)
 
     # g5 fleet: demand 2 rps * (1,500 + 300) tokens = 3,600 tokens/s; one instance serves
     # 8 * 50 = 400 tokens/s -> 9 instances * 730 h = 6,570 instance-hours * 1.006 (SkyPilot
@@ -249,7 +254,7 @@ def test_estimate_in_us_west_2_prices_a_managed_llama_and_a_g5_fleet(tmp_path):
     xaz = _item(result, "g5_fleet", "app -> self-hosted model fleet: cross-AZ")
     assert_allclose(xaz.monthly_usd, 38_048 * reqs / 2**30 * 0.01, rtol=1e-9)
     fleet = next(o for o in result.options if o.name == "g5_fleet")
-    assert_allclose(fleet.monthly_usd, 6_609.42 + 38_048 * reqs / 2**30 * 0.01 + 7.30)
+    assert_allclose(fleet.monthly_usd, 6_609.42 + 38_048 * reqs / 2**30 * 0.01 + 7.30 + 65.70)
 
 
 def test_estimate_us_west_2_llama_tokens_cost_the_same_as_us_east_1(tmp_path):

@@ -283,7 +283,7 @@ def _scalar_details(d):
     return d
 
 
-def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
+def estimate(params: Params, base_dir: Path | None = None, *, prices=None) -> Estimate:
     """Price every option of ``params`` for one 730-hour month.
 
     Parameters
@@ -293,6 +293,11 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
     base_dir : Path, optional
         Folder that relative paths in the params (CSV traffic, price overrides, measured
         curves) are resolved against; default the params file's folder.
+    prices : object, optional
+        The price look-ups (the :class:`~costlib.bill.context.PriceLookup` methods, plus
+        ``book`` and ``_book`` like :class:`_PriceBookProxy`); default: the params' price book,
+        opened on first use. :func:`costlib.whatif.regions.compare_regions` passes one that
+        records the prices a region lacks.
 
     Raises
     ------
@@ -307,7 +312,8 @@ def estimate(params: Params, base_dir: Path | None = None) -> Estimate:
         base_dir = source.resolve().parent if source is not None else PARAMS_DIR
     base_dir = Path(base_dir)
     profile = workload_profile(params.workload, base_dir)
-    prices = _PriceBookProxy(params, base_dir)
+    if prices is None:
+        prices = _PriceBookProxy(params, base_dir)
     priced = price_options(params, workload_family(params.workload, base_dir), prices, base_dir)
     w, context_tokens = priced.workload, priced.context_tokens
     reqs = float(profile.requests_per_month)

@@ -41,6 +41,8 @@ UNITS: dict[str, str] = {
     "usd_per_dashboard_month": "dashboard-months",
     "usd_per_iops_month": "provisioned IOPS-months",
     "usd_per_mibps_month": "provisioned MiB/s-months",
+    "usd_per_1m_traces": "million traces",
+    "usd_per_metric_month": "metric-months",
 }
 
 REQUIRED_COLUMNS = ("service", "name", "dimension", "region", "unit", "usd", "source", "as_of", "notes")

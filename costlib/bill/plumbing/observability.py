@@ -16,11 +16,14 @@ deducted. Log bytes also travel to CloudWatch over the network (NAT or an interf
 
 References
 ----------
-Prices: ``costlib/data/prices/observability.csv`` (each row with its source). X-Ray (5.00 USD
-per million traces recorded): https://aws.amazon.com/xray/pricing/ ; CloudWatch custom metrics
-(tiered from 0.30 USD per metric-month): https://aws.amazon.com/cloudwatch/pricing/ -- both
-looked up in the price tables as ``xray/traces/recorded`` and
-``cloudwatch_metrics/custom_metric/metric_month`` when present, else taken from the settings.
+Prices: ``costlib/data/prices/observability.csv`` (each row with its source). X-Ray (the first
+100,000 traces recorded a month free, then 5.00 USD per million): https://aws.amazon.com/xray/pricing/ ;
+CloudWatch custom metrics (0.30 USD per metric-month for the first 10,000; the table holds only
+that tier, so more metrics is an error): https://c3x.dev/blog/aws-cloudwatch-metrics-cost/ --
+both looked up in the price tables as ``xray/traces/recorded`` and
+``cloudwatch_metrics/custom_metric/metric_month`` (tiered) when present in the region, else
+taken from the settings (``usd_per_1m_xray_traces``, ``usd_per_custom_metric_month``, which win
+when given).
 """
 
 from __future__ import annotations
@@ -183,9 +186,15 @@ def price_observability(settings: ObservabilitySettings, ctx: Context, option,
         items.append(line_item("observability", "CloudWatch dashboards", s.dashboards,
                                "dashboard-month", p.usd, p.source, fixed=True))
     if uses_xray(s):
-        p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
-                           "observability.usd_per_1m_xray_traces")
+        traces_m = reqs * s.trace_sample_rate / PER_1M
+        book = price_book(ctx)
+        if s.usd_per_1m_xray_traces is None and book.has("xray", "traces", "recorded"):
+            # the table's tiers: the always-free first 100,000 traces, then 5.00 USD per million
+            p = tiered_price(ctx, "xray", "traces", "recorded", traces_m)
+        else:
+            p = price_or_error(ctx, "xray", "traces", "recorded", s.usd_per_1m_xray_traces,
+                               "observability.usd_per_1m_xray_traces")
         items.append(line_item("observability", f"X-Ray traces recorded "
                                f"({fmt(s.trace_sample_rate, '.0%')} sampled)",
-                               reqs * s.trace_sample_rate / PER_1M, "1M traces", p.usd, p.source))
+                               traces_m, "1M traces", p.usd, p.source))
     return items
