@@ -299,7 +299,10 @@ def test_tier_mix_prices_the_available_mixes_and_names_the_cheapest(tmp_path):
     assert_allclose(llama["reserved+batch"].monthly_usd, 54 + 56.7648)
     assert result.cheapest("llama").mix == "reserved+batch"
     sonnet = {m.mix: m for m in result.options["sonnet"]}
-    assert [m for m, r in sonnet.items() if r.priced] == ["standard", "reserved"]
+    assert [m for m, r in sonnet.items() if r.priced] == ["standard", "standard@global", "reserved"]
+    # global profile: 262.8 x 3.00 + 131.4 x 15.00 = 2,759.4
+    assert_allclose(sonnet["standard@global"].monthly_usd, 2759.4)
+    assert not llama["standard@global"].priced
     assert "no Reserved-tier price" not in sonnet["reserved"].reason
     assert not sonnet["provisioned"].priced
 
@@ -326,3 +329,14 @@ def test_tiers_command_rejects_a_share_above_one(tmp_path, capsys):
     """)
     assert main(["tiers", str(path), "--tolerant-share", "1.5"]) == 2
     assert "tolerant share" in capsys.readouterr().err
+
+
+def test_a_fully_used_reservation_at_the_breakeven_price_costs_what_standard_does():
+    from costlib.formulas.bedrock_tiers import breakeven_usd_per_1k_tpm_month
+
+    # 9,000 TPM all month at 0.72 USD/1M: 9,000 x 43,800 / 1e6 x 0.72 = 283.824 USD either way
+    p = breakeven_usd_per_1k_tpm_month(0.72)
+    assert_allclose(reserved_mix_usd_per_month(9000.0, np.array([[9000.0]]), np.array([1.0]), p,
+                                               0.72), [283.824])
+    assert_allclose(reserved_mix_usd_per_month(0.0, np.array([[9000.0]]), np.array([1.0]), p,
+                                               0.72), [283.824])

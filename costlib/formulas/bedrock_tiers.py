@@ -151,6 +151,28 @@ def reserved_mix_usd_per_month(reserved_tpm, demand_tpm, minute_share, usd_per_1
     return reserved_usd_per_month(r[:, 0], usd_per_1k_tpm_month) + c * over * MINUTES_PER_MONTH / 1e6
 
 
+def breakeven_usd_per_1k_tpm_month(usd_per_1m_tokens_standard):
+    """Reserved price at which a reservation used every minute costs what Standard does.
+
+    Parameters
+    ----------
+    usd_per_1m_tokens_standard : float or array-like
+        Blended Standard rate [USD/1M tokens] (:func:`blended_usd_per_1m_tokens`).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``rate * 43,800 / 1e6 * 1,000`` [USD per 1,000 TPM per month]: 1,000 tokens a minute
+        for a 730-hour month at the Standard rate. Below it a fully used reservation is cheaper.
+
+    Examples
+    --------
+    >>> round(float(breakeven_usd_per_1k_tpm_month(0.72)), 4)
+    31.536
+    """
+    return np.asarray(usd_per_1m_tokens_standard, dtype=float) * MINUTES_PER_MONTH / 1e6 * TOKENS_PER_1K
+
+
 def cheapest_reserved_tpm(demand_tpm, minute_share, usd_per_1k_tpm_month,
                           usd_per_1m_tokens_standard):
     """Reserved capacity that minimises reserved price plus Standard overflow [tokens/min].
@@ -209,5 +231,6 @@ def cheapest_reserved_tpm(demand_tpm, minute_share, usd_per_1k_tpm_month,
 
 
 __all__ = ["MINUTES_PER_MONTH", "TIER_PREFIX", "tier_dimension", "blended_usd_per_1m_tokens",
+           "breakeven_usd_per_1k_tpm_month",
            "demand_tokens_per_minute", "reserved_usd_per_month", "overflow_tokens_per_minute",
            "reserved_mix_usd_per_month", "cheapest_reserved_tpm"]

@@ -7,6 +7,9 @@ same traffic as:
 mix                          what it is
 ============================ ==========================================================
 ``standard``                 every request on the Standard tier
+``standard@global``          the same through the global cross-Region inference profile
+                             (where the tables price it: Claude 4.5 global rows are 10 %
+                             below the geo / in-Region ones)
 ``priority``                 every request on the Priority tier (premium rate)
 ``standard+flex``            the latency-tolerant share on Flex, the rest on Standard
 ``standard+batch``           the latency-tolerant share through batch inference
@@ -27,10 +30,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from costlib.bill.estimate import estimate
 from costlib.bill.params import Params, with_overrides
 from costlib.core.errors import CostlibError
 from costlib.core.names import unknown_name_message
+from costlib.formulas.bedrock_tiers import blended_usd_per_1m_tokens, breakeven_usd_per_1k_tpm_month
 
 __all__ = ["MixResult", "TierMix", "tier_mix"]
 
@@ -118,6 +124,29 @@ def _mix(params, name, mix, description, data) -> MixResult:
     return MixResult(mix, description, total, inference, keep)
 
 
+def _breakeven(params: Params, name: str, data: dict) -> float | None:
+    """The Reserved price below which a fully used reservation beats Standard, or None.
+
+    From the Standard rates the option's own estimate uses (its ``input tokens`` and
+    ``output tokens`` line items).
+    """
+    try:
+        p = with_overrides(params, {"options": {name: data}})
+        items = estimate(p).option(name).line_items
+    except CostlibError:
+        return None
+    rate = {}
+    for li in items:
+        for side in ("input", "output"):
+            if li.category == "inference" and li.item.endswith(f" {side} tokens"):
+                rate.setdefault(side, li.unit_usd)
+    if len(rate) < 2:
+        return None
+    w = params.workload
+    blended = blended_usd_per_1m_tokens(w.in_tokens, w.out_tokens, rate["input"], rate["output"])
+    return float(np.max(breakeven_usd_per_1k_tpm_month(blended)))
+
+
 def tier_mix(params: Params, option: str | None = None, tolerant_share: float | None = None,
              usd_per_1k_tpm_month: float | None = None, provisioned: dict | None = None) -> TierMix:
     """Every managed option's monthly bill under each Bedrock tier and mode, and the cheapest.
@@ -167,6 +196,14 @@ def tier_mix(params: Params, option: str | None = None, tolerant_share: float | 
         else:
             mixes.append(_mix(params, name, "priority", "every request on the Priority tier",
                               {**base, "tier": "priority"}))
+        if base.get("inference_profile") != "global":
+            res = _mix(params, name, "standard@global", "every request on the Standard tier "
+                       "through the global cross-Region inference profile",
+                       {**base, "inference_profile": "global"})
+            if res.priced and "no global. price" in str(res.details.get("inference_profile", "")):
+                res = MixResult(res.mix, res.description, reason=f"the price tables have no "
+                                f"global-profile price for {opt.model}")
+            mixes.append(res)
         pct = f"{share:.0%}"
         for mode in ("flex", "batch"):
             desc = f"{pct} of requests (latency-tolerant) on {mode}, the rest on Standard"
@@ -181,8 +218,12 @@ def tier_mix(params: Params, option: str | None = None, tolerant_share: float | 
             price = opt.reserved.usd_per_1k_tpm_month
         desc = "Reserved-tier TPM at the cheapest level, overflow on Standard"
         if price is None:
+            be = _breakeven(params, name, base)
+            hint = (f"; a reservation used every minute beats Standard below {be:,.2f} USD per 1K "
+                    "TPM-month" if be is not None else "")
             mixes.append(MixResult("reserved", desc, reason="no Reserved-tier price is published; "
-                                   "state one (usd_per_1k_tpm_month) to price this mix"))
+                                   f"state one (usd_per_1k_tpm_month) to price this mix{hint}",
+                                   details={"breakeven_usd_per_1k_tpm_month": be} if be else {}))
         elif base.get("prompt_cache") is not None:
             mixes.append(MixResult("reserved", desc, reason="reserved with prompt caching is not "
                                    "modelled"))
