@@ -22,6 +22,9 @@
     probability that each is the cheapest (:mod:`costlib.cli.uncertainty`).
 ``costlib sensitivity PARAMS [--option NAME] [--top N] [--set dotted.key=value ...] [--json]``
     How much each input moves every option's total, low to high (:mod:`costlib.cli.sensitivity`).
+``costlib tiers PARAMS [--option NAME] [--tolerant-share X] [--usd-per-1k-tpm-month P] [--json]``
+    Each managed option under every Bedrock tier and mode, and the cheapest mix
+    (:mod:`costlib.cli.tiers`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -40,11 +43,12 @@ from costlib.cli import prices as _prices
 from costlib.cli import report as _report
 from costlib.cli import sensitivity as _sensitivity
 from costlib.cli import throughput as _throughput
+from costlib.cli import tiers as _tiers
 from costlib.cli import uncertainty as _uncertainty
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
 COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven,
-            _uncertainty, _sensitivity)
+            _uncertainty, _sensitivity, _tiers)
 """The command modules; each has ``register(subparsers)``."""
 
 
