@@ -188,7 +188,7 @@ def test_plumbing_lever_tables_from_a_report():
 
 NOTEBOOK_LESSON = {"00": "worksheet", "01": "prices", "02": "inference", "03": "throughput",
                    "04": "retrieval", "05": "network", "06": "observability", "07": "failures",
-                   "08": "levers", "09": "verdict"}
+                   "08": "levers", "09": "verdict", "10": "buying"}
 
 
 def test_every_notebook_has_its_lesson_module_in_the_map():

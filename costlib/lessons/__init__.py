@@ -4,8 +4,8 @@
 (00), :mod:`~costlib.lessons.prices` (01), :mod:`~costlib.lessons.inference` (02),
 :mod:`~costlib.lessons.throughput` (03), :mod:`~costlib.lessons.retrieval` (04),
 :mod:`~costlib.lessons.network` (05), :mod:`~costlib.lessons.observability` (06),
-:mod:`~costlib.lessons.failures` (07), :mod:`~costlib.lessons.levers` (08) and
-:mod:`~costlib.lessons.verdict` (09); :mod:`~costlib.lessons.plumbing` keeps the plumbing tables and
+:mod:`~costlib.lessons.failures` (07), :mod:`~costlib.lessons.levers` (08),
+:mod:`~costlib.lessons.verdict` (09) and :mod:`~costlib.lessons.buying` (10); :mod:`~costlib.lessons.plumbing` keeps the plumbing tables and
 lever functions later lessons share. Each holds the functions its notebook's cells call; the
 notebooks hold the prose. Every chart uses the sizes and palette of :mod:`~costlib.lessons.charts`
 (shared charts live there, a lesson's own in its module), every control is in
