@@ -22,6 +22,9 @@
     probability that each is the cheapest (:mod:`costlib.cli.uncertainty`).
 ``costlib sensitivity PARAMS [--option NAME] [--top N] [--set dotted.key=value ...] [--json]``
     How much each input moves every option's total, low to high (:mod:`costlib.cli.sensitivity`).
+``costlib buying PARAMS [--option NAME] [--discount-pct X] [--json]``
+    Each self-hosted fleet on demand, committed (sized to its demand curve), on a Capacity
+    Block, on Spot with fallback, and the mix (:mod:`costlib.cli.buying`).
 
 Bad input prints one line, ``costlib: error: ...``, to stderr and exits 2, with no traceback.
 Each command module imports what it needs inside its handler, so ``--help`` stays light.
@@ -33,6 +36,7 @@ import argparse
 import sys
 
 from costlib.cli import breakeven as _breakeven
+from costlib.cli import buying as _buying
 from costlib.cli import diff as _diff
 from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
@@ -44,7 +48,7 @@ from costlib.cli import uncertainty as _uncertainty
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
 COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven,
-            _uncertainty, _sensitivity)
+            _uncertainty, _sensitivity, _buying)
 """The command modules; each has ``register(subparsers)``."""
 
 
