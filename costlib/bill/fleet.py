@@ -170,7 +170,9 @@ class Commitment(Strict):
         Stated effective committed rate [USD/instance-hour] (instead of ``discount_pct``).
     instances : int or "optimal"
         Committed instances; ``optimal`` (default): the cheapest count for the fleet's demand
-        curve (:func:`costlib.formulas.commitments.cheapest_commitment`).
+        curve (:func:`costlib.formulas.commitments.cheapest_commitment`). Sized for each
+        scenario priced: under ``costlib uncertainty`` that is hindsight, a count chosen
+        knowing each draw's traffic; give a number for a commitment made before it is known.
     days : int, optional
         ``capacity_block``: block duration [days], 1-14 or 7-day steps to 182.
     source, as_of : str, optional

@@ -301,10 +301,15 @@ def format_buying(table: BuyingTable) -> str:
              f"{'committed':>9} {'break-even':>10}"]
     for r in table.rows:
         c = "" if r.committed_instances is None else f"{r.committed_instances:g}"
-        be = "" if r.break_even_utilisation is None else f"{r.break_even_utilisation:.1%}"
+        be = ("" if r.break_even_utilisation is None else "never" if
+              r.break_even_utilisation >= 1 else f"{r.break_even_utilisation:.1%}")
         lines.append(f"{r.label:<78} {r.fleet_usd:>14,.0f} {r.option_usd:>14,.0f} {c:>9} "
                      f"{be:>10}")
     lines.append(f"cheapest: {table.cheapest.label}")
+    lines.append("break-even: the share of hours a committed instance must be busy to pay off "
+                 "against the hours it replaces; 'never' when the committed rate is above them. "
+                 "Spot's fallback share stands for capacity it cannot supply, not for the "
+                 "latency of an interrupted request.")
     lines.extend(f"note: {a}" for a in table.assumptions)
     return "\n".join(lines)
 
