@@ -304,6 +304,13 @@ def test_bad_buying_inputs_are_one_line_errors_naming_file_and_key(tmp_path, buy
     assert "\n" not in msg and "b.yaml" in msg and "buying" in msg and fragment in msg
 
 
+def test_buying_on_sagemaker_hosting_is_refused():
+    spot = {"discount_pct": 50, "fallback_share": 0.1, "source": "x", "as_of": "x"}
+    with pytest.raises(CostlibError, match="no Spot capacity"):
+        with_overrides(_scenario("scenario_b_steady"), {f"options.{P5}.platform": "sagemaker",
+                                                        f"options.{P5}.buying": {"spot": spot}})
+
+
 def test_spot_discount_pct_with_buying_is_refused(tmp_path):
     f = _write(tmp_path, "{}", "    spot_discount_pct: 50\n")
     with pytest.raises(CostlibError, match="buying.spot.discount_pct"):

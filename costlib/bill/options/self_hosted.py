@@ -148,6 +148,9 @@ class SelfHostedOption(Strict):
                 raise ValueError("buying.commitment: EC2 Savings Plans, RIs and Capacity Blocks "
                                  "do not cover SageMaker hosting (SageMaker Savings Plans are not "
                                  "modelled); use usd_per_instance_hour for a committed rate")
+            if self.platform == "sagemaker" and self.buying.spot is not None:
+                raise ValueError("buying.spot: SageMaker real-time hosting has no Spot capacity; "
+                                 "remove it or use platform ec2, ecs or eks")
             return self
         if self.fleet.spot is not None and self.spot_discount_pct is None \
                 and self.usd_per_instance_hour is None:
