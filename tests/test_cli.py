@@ -111,7 +111,7 @@ def test_help_lists_the_commands_in_their_order(capsys):
         main(["--help"])
     assert stop.value.code == 0
     usage = capsys.readouterr().out
-    assert "{estimate,report,levers,throughput,prices,diff,breakeven,uncertainty,sensitivity,tiers}" in usage
+    assert "{estimate,report,levers,throughput,prices,diff,breakeven,uncertainty,sensitivity,buying,tiers}" in usage
 
 
 def test_prices_bad_input_still_exits_2_with_one_line(capsys):

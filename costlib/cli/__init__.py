@@ -22,6 +22,9 @@
     probability that each is the cheapest (:mod:`costlib.cli.uncertainty`).
 ``costlib sensitivity PARAMS [--option NAME] [--top N] [--set dotted.key=value ...] [--json]``
     How much each input moves every option's total, low to high (:mod:`costlib.cli.sensitivity`).
+``costlib buying PARAMS [--option NAME] [--discount-pct X] [--json]``
+    Each self-hosted fleet on demand, committed (sized to its demand curve), on a Capacity
+    Block, on Spot with fallback, and the mix (:mod:`costlib.cli.buying`).
 ``costlib tiers PARAMS [--option NAME] [--tolerant-share X] [--usd-per-1k-tpm-month P] [--json]``
     Each managed option under every Bedrock tier and mode, and the cheapest mix
     (:mod:`costlib.cli.tiers`).
@@ -36,6 +39,7 @@ import argparse
 import sys
 
 from costlib.cli import breakeven as _breakeven
+from costlib.cli import buying as _buying
 from costlib.cli import diff as _diff
 from costlib.cli import estimate as _estimate
 from costlib.cli import levers as _levers
@@ -48,7 +52,7 @@ from costlib.cli import uncertainty as _uncertainty
 from costlib.core.errors import EXIT_USAGE, CostlibError
 
 COMMANDS = (_estimate, _report, _levers, _throughput, _prices, _diff, _breakeven,
-            _uncertainty, _sensitivity, _tiers)
+            _uncertainty, _sensitivity, _buying, _tiers)
 """The command modules; each has ``register(subparsers)``."""
 
 

@@ -10,7 +10,8 @@ and sources. The modules here read and check them:
 - :mod:`costlib.tables.price_schema`: the format of a price row;
 - :mod:`costlib.tables.pricelist`: the AWS Price List reader and refresh;
 - :mod:`costlib.tables.hardware`: GPUs, models, instances, engine profiles, benchmarks;
-- :mod:`costlib.tables.measured`: measured serving curves (vLLM / GenAI-Perf exports).
+- :mod:`costlib.tables.measured`: measured serving curves (vLLM / GenAI-Perf exports);
+- :mod:`costlib.tables.spot`: Spot Instance Advisor readings (savings, interruption band).
 
 :func:`read_table` opens any table by name, as it is in the file, for a reader who wants to look.
 
@@ -34,6 +35,7 @@ TABLES: dict[str, Path] = {
     "benchmarks": paths.BENCHMARKS_CSV,
     "benchmarks_load": paths.BENCHMARKS_LOAD_CSV,
     "scenarios": paths.SCENARIOS_YAML,
+    "spot_advisor": paths.SPOT_ADVISOR_CSV,
     "sensitivity_ranges": paths.SENSITIVITY_RANGES_YAML,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from costlib.bill.context import Context, Price
-from costlib.bill.fleet import FleetPolicy
+from costlib.bill.fleet import Buying, FleetPolicy, billed_curve
 from costlib.bill.lineitems import (
     Operations,
     OptionOutcome,
@@ -34,6 +34,7 @@ from costlib.bill.plumbing.renamed import reject_renamed
 from costlib.core.errors import CostlibError
 from costlib.core.schema import Strict
 from costlib.core.units import HOURS_PER_MONTH
+from costlib.formulas import commitments as cm
 from costlib.formulas import worksheet
 from costlib.formulas.fleet import demand_tokens_per_s, fleet_family
 from costlib.formulas.worksheet import required_instances
@@ -94,6 +95,10 @@ class SelfHostedOption(Strict):
         How the fleet follows traffic (fixed, autoscaled, scheduled; spot).
     spot_discount_pct : float, optional
         With ``fleet.spot``: percent off the on-demand price you expect to pay on Spot.
+    buying : Buying, optional
+        How the instance-hours are bought: a commitment for the base of the demand curve,
+        the rest On-Demand or Spot with on-demand fallback (:class:`costlib.bill.fleet.Buying`).
+        Without it, every instance-hour is On-Demand (or Spot, as above).
     ebs_gb_per_instance : float
         gp3 volume per instance [GB].
     image_gb : float
@@ -119,6 +124,7 @@ class SelfHostedOption(Strict):
     usd_per_instance_hour: float | None = Field(None, ge=0)
     fleet: FleetPolicy = FleetPolicy()
     spot_discount_pct: float | None = Field(None, ge=0, lt=100)
+    buying: Buying | None = None
     ebs_gb_per_instance: float = Field(DEFAULT_EBS_GB_PER_INSTANCE, ge=0)
     image_gb: float = Field(DEFAULT_IMAGE_GB, ge=0)
     eks_cluster_share: float = Field(1.0, ge=0, le=1)
@@ -131,6 +137,21 @@ class SelfHostedOption(Strict):
 
     @model_validator(mode="after")
     def _spot_needs_a_discount(self):
+        if self.buying is not None:
+            if self.spot_discount_pct is not None:
+                raise ValueError("spot_discount_pct does not combine with buying: give the Spot "
+                                 "discount as buying.spot.discount_pct")
+            if self.fleet.spot is not None and self.buying.spot is None:
+                raise ValueError("fleet.spot is set with buying: give buying.spot (discount_pct, "
+                                 "fallback_share, source, as_of) for the Spot hours")
+            if self.platform == "sagemaker" and self.buying.commitment is not None:
+                raise ValueError("buying.commitment: EC2 Savings Plans, RIs and Capacity Blocks "
+                                 "do not cover SageMaker hosting (SageMaker Savings Plans are not "
+                                 "modelled); use usd_per_instance_hour for a committed rate")
+            if self.platform == "sagemaker" and self.buying.spot is not None:
+                raise ValueError("buying.spot: SageMaker real-time hosting has no Spot capacity; "
+                                 "remove it or use platform ec2, ecs or eks")
+            return self
         if self.fleet.spot is not None and self.spot_discount_pct is None \
                 and self.usd_per_instance_hour is None:
             raise ValueError("fleet.spot is set: give spot_discount_pct (percent off on demand) "
@@ -210,7 +231,7 @@ def _instance_price(opt: SelfHostedOption, ctx: Context):
     else:
         price = ctx.price("ec2", opt.instance.removeprefix("ml."), "on_demand",
                           opt.usd_per_instance_hour)
-    if opt.fleet.spot is not None and opt.usd_per_instance_hour is None:
+    if opt.fleet.spot is not None and opt.usd_per_instance_hour is None and opt.buying is None:
         factor = 1.0 - np.asarray(opt.spot_discount_pct, dtype=float) / 100.0
         price = Price(num(price.usd * factor),
                       f"{price.source} less {fmt(opt.spot_discount_pct)}% (spot)")
@@ -253,6 +274,146 @@ def _floor_part(warm, quantity, floor_quantity=None) -> dict:
     return {"floor_quantity": floor_quantity}
 
 
+_KIND_LABEL = {"compute_savings_plan": "Compute Savings Plan",
+               "ec2_instance_savings_plan": "EC2 Instance Savings Plan",
+               "reserved_instance": "Reserved Instance", "capacity_block": "Capacity Block"}
+
+
+def capacity_block_price(opt: SelfHostedOption, ctx: Context) -> Price:
+    """The Capacity Block rate of the option's instance [USD/instance-hour].
+
+    ``buying.commitment.usd_per_instance_hour`` when given, else the ``ec2 <instance>
+    capacity_block`` row of the price tables in force at the params' date.
+
+    Raises
+    ------
+    CostlibError
+        When neither is there, naming the key to set.
+    """
+    com = opt.buying.commitment
+    if com.usd_per_instance_hour is not None:
+        src = ", ".join(x for x in ("stated Capacity Block rate", com.source, com.as_of) if x)
+        return Price(num(com.usd_per_instance_hour), src)
+    instance = opt.instance.removeprefix("ml.")
+    try:
+        return ctx.price("ec2", instance, "capacity_block")
+    except CostlibError as exc:
+        raise CostlibError(f"buying.commitment: no Capacity Block rate for {instance} in force "
+                           f"at the params' prices date ({exc.message}); give "
+                           f"buying.commitment.usd_per_instance_hour with its source and as_of"
+                           ) from None
+
+
+def buying_items(opt: SelfHostedOption, ctx: Context, levels, hours, on_demand: Price, warm):
+    """The instance-hour line items of a fleet under ``buying:``, and what they were built from.
+
+    Parameters
+    ----------
+    levels, hours : numpy.ndarray
+        The fleet's demand curve, shapes (N, K) [instances] and (K,) [h]
+        (:func:`costlib.bill.fleet.billed_curve`).
+    on_demand : Price
+        On-Demand instance-hour price.
+    warm : float or None
+        :func:`fleet_floor_instances` (None: the whole fleet is floor).
+
+    Returns
+    -------
+    (items, details, replacement)
+        Line items (on demand above the commitment, Spot, committed), a details dict
+        (``committed_instances``, rates, ``break_even_utilisation`` ...) and the Price of an
+        hour on Spot with fallback (or On-Demand) for Spot replacements.
+
+    Notes
+    -----
+    The hours above the commitment cost ``r_over = s * r_spot + (1 - s) * r_od`` with ``s`` the
+    Spot share and ``r_spot`` :func:`~costlib.formulas.commitments.spot_fallback_usd_per_hour`;
+    an ``optimal`` commitment is :func:`~costlib.formulas.commitments.cheapest_commitment` at
+    ``r_c`` against ``r_over``. A Capacity Block of ``days`` covers
+    :func:`~costlib.formulas.commitments.capacity_block_hours_share` of the month.
+    """
+    b = opt.buying
+    r_od = np.asarray(on_demand.usd, dtype=float)
+    n = levels.shape[0]
+    if b.spot is not None:
+        sp = b.spot
+        r_spot = np.asarray(cm.spot_fallback_usd_per_hour(r_od, sp.discount_pct,
+                                                          sp.fallback_share))
+        share = float(sp.share)
+        spot_src = (f"{on_demand.source} less {fmt(sp.discount_pct)}% on Spot, "
+                    f"{fmt(sp.fallback_share * 100)}% of Spot hours on demand (stated: "
+                    f"{sp.source}, {sp.as_of})")
+    else:
+        r_spot, share, spot_src = r_od, 0.0, on_demand.source
+    r_over = share * r_spot + (1.0 - share) * r_od
+    com = b.commitment
+    cover = 1.0
+    if com is None:
+        committed, r_c, src_c = np.zeros(n), None, ""
+    else:
+        if com.kind == "capacity_block":
+            block = capacity_block_price(opt, ctx)
+            r_c, src_c = np.asarray(block.usd, dtype=float), block.source
+            cover = float(cm.capacity_block_hours_share(com.days))
+        elif com.usd_per_instance_hour is not None:
+            r_c = np.asarray(com.usd_per_instance_hour, dtype=float)
+            src_c = ", ".join(x for x in ("stated committed rate", com.source, com.as_of) if x)
+        else:
+            r_c = np.asarray(cm.committed_usd_per_hour(r_od, com.discount_pct))
+            src_c = (f"{on_demand.source} less a stated {fmt(com.discount_pct)}% "
+                     + ", ".join(x for x in (com.source, com.as_of) if x)
+                     + (" " if com.source or com.as_of else "")
+                     + "(no GPU Savings Plan or RI rate is sourced; at most "
+                     + f"{cm.MAX_DISCOUNT_PCT[com.kind]:g}% per AWS)")
+        if com.instances == "optimal":
+            committed = np.asarray(cm.cheapest_commitment(levels, hours, np.broadcast_to(
+                r_c, (n,)), np.broadcast_to(r_over, (n,)))[0], dtype=float).reshape(n)
+        else:
+            committed = np.full(n, float(com.instances))
+    over_c = np.asarray(cm.overflow_instance_hours(levels, hours, committed))
+    over_0 = np.asarray(cm.overflow_instance_hours(levels, hours, np.zeros(n)))
+    over = cover * over_c + (1.0 - cover) * over_0
+    od_hours, spot_hours = num(over * (1.0 - share)), num(over * share)
+    if warm is None:
+        floor_od = floor_spot = None
+    else:
+        floor_over = (cover * np.maximum(warm - committed, 0.0) + (1.0 - cover) * warm) \
+            * HOURS_PER_MONTH
+        floor_od, floor_spot = num(floor_over * (1.0 - share)), num(floor_over * share)
+    pol = opt.fleet.policy
+    items = [line_item("inference", f"{opt.instance} instance-hours on demand "
+                       f"({pol}{', above the commitment' if com is not None else ''})",
+                       od_hours, "instance-hour", on_demand.usd, on_demand.source,
+                       **_floor_part(warm, od_hours, floor_od))]
+    if b.spot is not None:
+        items.append(line_item("inference", f"{opt.instance} instance-hours on Spot with "
+                               f"on-demand fallback ({pol})", spot_hours, "instance-hour",
+                               num(r_spot), spot_src, **_floor_part(warm, spot_hours,
+                                                                    floor_spot)))
+    details = {"on_demand_usd_per_hour": num(r_od), "overflow_usd_per_hour": num(r_over),
+               "spot_instance_hours": spot_hours, "on_demand_instance_hours": od_hours,
+               "peak_instances": num(levels.max(axis=1)), "committed_instances": num(committed)}
+    if com is not None:
+        label = _KIND_LABEL[com.kind] + (
+            f", {com.days}-day block{'s back to back' if cover >= 1 else ''}"
+            if com.kind == "capacity_block" else f", {com.term_years}-year, "
+            f"{com.payment.replace('_', ' ')}")
+        committed_hours = num(committed * cover * HOURS_PER_MONTH)
+        items.append(line_item("inference", f"{opt.instance} committed instance-hours ({label}; "
+                               f"paid whether used or not)", committed_hours, "instance-hour",
+                               num(r_c), src_c, fixed=True))
+        used = cover * np.asarray(cm.used_committed_instance_hours(levels, hours, committed))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            details.update({
+                "commitment_kind": com.kind, "committed_usd_per_hour": num(r_c),
+                "committed_instance_hours": committed_hours,
+                "committed_utilisation": num(np.where(committed > 0, used / np.where(
+                    committed > 0, committed * cover * HOURS_PER_MONTH, 1.0), np.nan)),
+                "break_even_utilisation": num(cm.break_even_utilisation(r_c, r_over)),
+                "commitment_coverage_of_month": cover})
+    return items, details, Price(num(r_spot) if b.spot is not None else on_demand.usd, spot_src)
+
+
 def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionOutcome:
     """Line items of a self-hosted fleet for one month."""
     tp = resolve_throughput(name, opt, ctx)
@@ -273,18 +434,29 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     instance_hours = fleet.instance_hours_per_month
     # the floor: a fixed or scheduled fleet whole, an autoscaled one its warm minimum
     warm = fleet_floor_instances(opt.fleet)
-    items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
-                       instance_hours, "instance-hour", hour.usd, hour.source,
-                       **_floor_part(warm, instance_hours))]
+    buying_details = None
+    if opt.buying is None:
+        items = [line_item("inference", f"{opt.instance} instance-hours ({opt.fleet.policy})",
+                           instance_hours, "instance-hour", hour.usd, hour.source,
+                           **_floor_part(warm, instance_hours))]
+        replacement = hour
+    else:
+        levels, hours = billed_curve(traffic, demand, opt.fleet, fleet)
+        items, buying_details, replacement = buying_items(opt, ctx, levels, hours, hour, warm)
     if fleet.spot is not None and any_nonzero(fleet.spot.extra_instance_hours_per_month):
         spot_hours = fleet.spot.extra_instance_hours_per_month
+        if buying_details is not None:  # only the hours on Spot are interrupted
+            with np.errstate(invalid="ignore", divide="ignore"):
+                spot_hours = num(np.where(np.asarray(instance_hours) > 0, spot_hours * np.asarray(
+                    buying_details["spot_instance_hours"]) / np.where(
+                    np.asarray(instance_hours) > 0, instance_hours, 1.0), 0.0))
         # replacements are in proportion to the instance-hours: the warm ones' share is floor
         warm_spot = None if warm is None else num(np.where(
             np.asarray(instance_hours) > 0, spot_hours * np.minimum(warm * HOURS_PER_MONTH,
                                                                    instance_hours)
             / np.where(np.asarray(instance_hours) > 0, instance_hours, 1.0), 0.0))
         items.append(line_item("failures", f"{opt.instance} spot replacements booting",
-                               spot_hours, "instance-hour", hour.usd, hour.source,
+                               spot_hours, "instance-hour", replacement.usd, replacement.source,
                                **_floor_part(warm, spot_hours, warm_spot)))
     avg_instances = fleet.avg_billed_instances
     if opt.platform != "sagemaker" and any_nonzero(opt.ebs_gb_per_instance):
@@ -323,8 +495,10 @@ def price_self_hosted(name: str, opt: SelfHostedOption, ctx: Context) -> OptionO
     details["binding"] = tp.get("binding", "the worksheet inputs given in the params file")
     if "serving" in tp:
         details["serving"] = tp["serving"]
+    if buying_details is not None:
+        details["buying"] = buying_details
     return OptionOutcome(items, details)
 
 
 __all__ = ["MeasuredCurve", "SelfHostedOption", "resolve_throughput", "fleet_floor_instances",
-           "price_self_hosted"]
+           "capacity_block_price", "buying_items", "price_self_hosted"]

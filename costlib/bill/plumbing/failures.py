@@ -227,8 +227,9 @@ def _leaf_items(s: FailureSettings, ctx: Context, label: str, leaf, share: float
                            "instance-hour", unit_usd, src))
     items.append(line_item("failures", f"{prefix}requests failed after retries (unserved)",
                            acc["unserved"], "request", 0.0, "count only"))
-    billed_hours = next((li.quantity for li in outcome.line_items
-                         if li.unit == "instance-hour" and li.category == "inference"), 0.0)
+    # every inference instance-hour item: under buying: a fleet's hours are split by how bought
+    billed_hours = sum((li.quantity for li in outcome.line_items
+                        if li.unit == "instance-hour" and li.category == "inference"), 0.0)
     if leaf.fleet.spot is not None:
         sp = spot_overhead(billed_hours, leaf.fleet.spot.interruptions_per_instance_month,
                            leaf.fleet.cold_start_min,
