@@ -364,3 +364,17 @@ def test_cli_buying_json_and_bad_input(capsys):
     assert main(["buying", path, "--block-days", "16"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--block-days" in err
+
+
+def test_without_a_stated_discount_the_commitments_are_listed_not_priced():
+    """No Savings Plan or RI rate for a GPU instance is sourced: the rows must not carry AWS's
+    advertised maximum as if it were this instance's rate."""
+    from costlib.whatif.buying import buying_options
+
+    t = buying_options(_scenario("scenario_b_steady"), P5)
+    unpriced = [r for r in t.rows if r.fleet_usd is None]
+    assert {r.label.split(",")[0] for r in unpriced} == {
+        "Compute Savings Plan", "EC2 Instance Savings Plan", "Reserved Instance"}
+    assert all("not priced" in r.note and "--discount-pct" in r.note for r in unpriced)
+    assert t.cheapest.fleet_usd is not None
+    assert not any(r.label.startswith("mix:") for r in t.rows)

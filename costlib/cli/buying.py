@@ -5,8 +5,8 @@ One table per self-hosted option (or only ``--option``): on demand, each commitm
 stated discount with the committed count sized to the demand curve, a Capacity Block, Spot with
 on-demand fallback, and the mix; the fleet's and the option's monthly totals, the committed
 count and the break-even utilisation of the commitment. No Savings Plan or RI rate for a GPU
-instance is in the tables: without ``--discount-pct`` those rows are at AWS's advertised
-maximum, a best case, and say so.
+instance is in the tables: without ``--discount-pct`` those rows (and the mix) are listed, not
+priced, and the output says what to state.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("params", help="a YAML params file, e.g. params/scenario_b_steady.yaml")
     p.add_argument("--option", help="only this self-hosted option (default: every one)")
     p.add_argument("--discount-pct", type=float,
-                   help="stated Savings Plan / RI discount off On-Demand, percent (default: each "
-                        "kind's advertised maximum, a best case)")
+                   help="stated Savings Plan / RI discount off On-Demand, percent (default: those "
+                        "rows are not priced: no rate for a GPU instance is published)")
     p.add_argument("--term-years", type=int, choices=(1, 3), default=1,
                    help="commitment term reported with the rate (default 1)")
     p.add_argument("--payment", choices=("no_upfront", "partial_upfront", "all_upfront"),

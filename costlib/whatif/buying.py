@@ -12,8 +12,8 @@
 - the mix: the cheapest commitment with the hours above it on Spot with fallback.
 
 No Savings Plan or RI rate for a GPU instance is in the tables: without a stated
-``discount_pct`` the commitment rows are priced at the largest discount AWS advertises for the
-kind, a best case and not a rate, and say so.
+``discount_pct`` the commitment rows are listed, not priced (AWS advertises only the largest
+discount of each kind, a best case and not a rate), and say what to state.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ class BuyingRow:
     ----------
     label : str
         What is bought.
-    fleet_usd : float
-        The fleet's instance-hours (committed, on demand, Spot, Spot replacements) [USD/month].
-    option_usd : float
-        The option's whole monthly bill with it [USD/month].
+    fleet_usd : float or None
+        The fleet's instance-hours (committed, on demand, Spot, Spot replacements) [USD/month];
+        None for a way of buying that has no rate to price it with (``note`` says why).
+    option_usd : float or None
+        The option's whole monthly bill with it [USD/month]; None as ``fleet_usd``.
     committed_instances : float or None
         Instances committed [instances].
     committed_usd_per_hour : float or None
@@ -59,8 +60,8 @@ class BuyingRow:
     """
 
     label: str
-    fleet_usd: float
-    option_usd: float
+    fleet_usd: float | None
+    option_usd: float | None
     committed_instances: float | None = None
     committed_usd_per_hour: float | None = None
     break_even_utilisation: float | None = None
@@ -84,8 +85,8 @@ class BuyingTable:
 
     @property
     def cheapest(self) -> BuyingRow:
-        """The row with the lowest fleet cost."""
-        return min(self.rows, key=lambda r: r.fleet_usd)
+        """The priced row with the lowest fleet cost."""
+        return min((r for r in self.rows if r.fleet_usd is not None), key=lambda r: r.fleet_usd)
 
     def to_dict(self) -> dict:
         return {"option": self.option, "instance": self.instance, "region": self.region,
@@ -160,7 +161,8 @@ def buying_options(params: Params, option: str, *, discount_pct: float | None = 
         A ``self_hosted`` option of ``params``.
     discount_pct : float, optional
         Stated Savings Plan / RI discount off On-Demand [%] (capped at each kind's advertised
-        maximum). None: each kind at that maximum, labelled a best case.
+        maximum). None: the Savings Plan and RI rows are listed but not priced (no rate for a
+        GPU instance could be sourced), and so is the mix of a commitment and Spot.
     term_years, payment
         Reported with the commitment (the rate is the stated one).
     spot_discount_pct, fallback_share : float, optional
@@ -210,14 +212,20 @@ def buying_options(params: Params, option: str, *, discount_pct: float | None = 
     commits = []
     for kind in SP_RI_KINDS:
         cap = MAX_DISCOUNT_PCT[kind]
-        pct = cap if discount_pct is None else min(discount_pct, cap)
-        how = (f"at the advertised maximum {cap:g}% (best case; no {LABELS[kind]} rate for "
-               f"{instance} could be sourced)" if discount_pct is None else
-               f"at a stated {pct:g}%" + (f" (capped at the advertised {cap:g}%)"
-                                          if discount_pct > cap else ""))
+        if discount_pct is None:
+            rows.append(BuyingRow(
+                f"{LABELS[kind]}, {term_years} yr, {payment.replace('_', ' ')}", None, None,
+                note=f"not priced: no {LABELS[kind]} rate for {instance} could be sourced (AWS "
+                     f"advertises discounts of up to {cap:g}%, a best case for the most "
+                     f"favourable term, not a rate for this instance); state one with "
+                     f"--discount-pct. A committed instance pays off when the fleet needs it "
+                     f"in more than (100 - discount)% of the hours"))
+            continue
+        pct = min(discount_pct, cap)
+        how = f"at a stated {pct:g}%" + (f" (capped at the advertised {cap:g}%)"
+                                         if discount_pct > cap else "")
         com = {"kind": kind, "term_years": term_years, "payment": payment, "discount_pct": pct,
-               "source": "stated" if discount_pct is not None else
-               "AWS Savings Plans FAQ / EC2 RI page maximum, https://aws.amazon.com/savingsplans/faqs/"}
+               "source": "stated"}
         row = priced(f"{LABELS[kind]}, {term_years} yr, {payment.replace('_', ' ')}, {pct:g}% off",
                      {"commitment": com}, how)
         rows.append(row)
@@ -281,13 +289,15 @@ def buying_options(params: Params, option: str, *, discount_pct: float | None = 
                        f"{fallback_share:g} fallback)", {"spot": spot}, "stated Spot figures"))
 
     # the mix: the cheapest commitment kind, sized against the Spot-blended rate above it
-    best_row, best_com = min(commits, key=lambda rc: rc[0].fleet_usd)
-    rows.append(priced(f"mix: {best_row.label} for the base, Spot with fallback above it",
-                       {"commitment": best_com, "spot": spot}, best_row.note))
-    if discount_pct is None:
-        assumptions.append("Savings Plan / RI rows are at the largest discount AWS advertises "
-                           "(Compute SP 66%, EC2 Instance SP 72%, RI 72%): a best case, not a "
-                           "rate for this instance; give --discount-pct for a stated one")
+    if commits:
+        best_row, best_com = min(commits, key=lambda rc: rc[0].fleet_usd)
+        rows.append(priced(f"mix: {best_row.label} for the base, Spot with fallback above it",
+                           {"commitment": best_com, "spot": spot}, best_row.note))
+    else:
+        assumptions.append("Savings Plan / RI rows are not priced: no rate for a GPU instance "
+                           "could be sourced (AWS advertises only maxima: Compute SP 66%, EC2 "
+                           "Instance SP 72%, RI 72%); give --discount-pct for a stated one, "
+                           "which also prices the mix of a commitment and Spot")
     peak = _num(d0.get("peak_instances"))
     return BuyingTable(option, instance, region, r_od, peak, rows, assumptions)
 
@@ -303,6 +313,9 @@ def format_buying(table: BuyingTable) -> str:
         c = "" if r.committed_instances is None else f"{r.committed_instances:g}"
         be = ("" if r.break_even_utilisation is None else "never" if
               r.break_even_utilisation >= 1 else f"{r.break_even_utilisation:.1%}")
+        if r.fleet_usd is None:
+            lines.append(f"{r.label:<78} {'not priced':>14} {'':>14} {c:>9} {be:>10}")
+            continue
         lines.append(f"{r.label:<78} {r.fleet_usd:>14,.0f} {r.option_usd:>14,.0f} {c:>9} "
                      f"{be:>10}")
     lines.append(f"cheapest: {table.cheapest.label}")
