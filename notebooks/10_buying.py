@@ -83,6 +83,29 @@ lesson.TOLERANT_SHARE
 # %% [markdown]
 # ## Results
 #
+# **How else could each self-hosted fleet be bought, and what would it cost?** Every way the
+# price tables can price, each the fleet's instance-hours and the option's whole monthly bill.
+# The Savings Plan and Reserved Instance rows are listed without a price: no rate for a GPU
+# instance could be sourced. The sentence says what discount a commitment would need to beat
+# the cheapest way that is priced.
+
+# %%
+display(lesson.fleet_note(params))
+lesson.fleet_table(params)
+
+# %% [markdown]
+# **What would a commitment cost at each discount it might get?** The best commitment (its size
+# chosen by the rule above: commit the level the demand exceeds in more than `1 - discount` of
+# the hours) for each discount from none to the 66 % AWS advertises for a Compute Savings Plan,
+# against on demand (dashed). Read your quoted discount off the x axis. A fixed fleet is needed
+# every hour, so it is committed whole at any discount; a fleet that follows bursty traffic
+# commits only the instances it keeps most of the month.
+
+# %%
+sweep = lesson.commitment_sweep(params)
+lesson.commitment_chart(sweep)
+
+# %% [markdown]
 # **Which Bedrock tier or mode is cheapest for each managed option?** Every tier and mode the
 # price tables can price for the option's model, each the whole monthly bill; the rows that
 # cannot be priced say why.
@@ -117,7 +140,8 @@ lesson.regions_table(params)
 # ## Try it
 #
 # From the command line, the same tables for any params file and any assumption:
-# `costlib tiers PARAMS --tolerant-share 0.6` (every tier and mode, and a Reserved price to try
+# `costlib buying PARAMS --discount-pct 30` (a quoted Savings Plan discount; `--spot-discount-pct`
+# and `--fallback-share` for your own Spot figures), `costlib tiers PARAMS --tolerant-share 0.6` (every tier and mode, and a Reserved price to try
 # with `--usd-per-1k-tpm-month`), `costlib estimate PARAMS --regions us-east-1,us-west-2`.
 
 # %% [markdown]
@@ -137,7 +161,14 @@ lesson.answer_reserved_breakeven(params)
 lesson.answer_cache_rate(0.9, 5.0)
 
 # %% [markdown]
-# **3.** As more of the requests can wait, which mix is cheapest, and what does it cost?
+# **3.** A committed instance at a discount `d` pays off when the fleet needs it in more than
+# what share of the hours? Check it against the break-even column of the Capacity Block rows.
+
+# %%
+lesson.answer_break_even_share(30.0)
+
+# %% [markdown]
+# **4.** As more of the requests can wait, which mix is cheapest, and what does it cost?
 
 # %%
 lesson.answer_tolerant_share(params)

@@ -158,7 +158,7 @@ def _scenario(name):
     return load_params(PARAMS_DIR / f"{name}.yaml")
 
 
-def _fleet_usd(result, option):
+def fleet_usd_of(result, option):
     return sum(li.monthly_usd for li in result.option(option).line_items
                if li.unit == "instance-hour")
 
@@ -183,7 +183,7 @@ def test_bill_commitment_of_the_steady_fleet_by_hand():
         "kind": "compute_savings_plan", "term_years": 1, "discount_pct": 30}}}))
     d = res.option(P5).details["buying"]
     assert d["committed_instances"] == n
-    assert _fleet_usd(res, P5) == pytest.approx(n * H * 55.04 * 0.7)
+    assert fleet_usd_of(res, P5) == pytest.approx(n * H * 55.04 * 0.7)
     assert d["break_even_utilisation"] == pytest.approx(0.7)
     # the commitment is floor: paid without requests
     com = next(li for li in res.option(P5).line_items if "committed" in li.item)
@@ -194,12 +194,12 @@ def test_bill_commitment_never_costs_more_than_on_demand_when_fully_used():
     p = _scenario("scenario_b_steady")
     base = estimate(p)
     n = int(base.option(P5).details["peak_instances"])
-    on_demand = _fleet_usd(base, P5)
+    on_demand = fleet_usd_of(base, P5)
     for c in range(n + 1):
         res = estimate(with_overrides(p, {f"options.{P5}.buying": {"commitment": {
             "kind": "ec2_instance_savings_plan", "term_years": 3, "discount_pct": 0.0,
             "instances": c}}}))
-        assert _fleet_usd(res, P5) <= on_demand * (1 + 1e-12)
+        assert fleet_usd_of(res, P5) <= on_demand * (1 + 1e-12)
 
 
 def _capture_curves(monkeypatch):
@@ -235,23 +235,23 @@ def test_bill_optimal_commitment_equals_the_exhaustive_grid_on_the_scenario_flee
     gc, gusd = _grid_best(levels[0], hours, r_od * 0.65, r_od)
     assert d["committed_instances"] == gc
     # the fleet's instance-hour items add up to the grid's best cost
-    assert _fleet_usd(res, option) == pytest.approx(gusd, rel=1e-9)
+    assert fleet_usd_of(res, option) == pytest.approx(gusd, rel=1e-9)
     # and the curve holds the fleet's instance-hours
     on_demand = estimate(p)
-    assert float(levels[0] @ hours) == pytest.approx(_fleet_usd(on_demand, option) / r_od,
+    assert float(levels[0] @ hours) == pytest.approx(fleet_usd_of(on_demand, option) / r_od,
                                                      rel=1e-9)
 
 
 def test_bill_spot_fallback_zero_and_one():
     p = _scenario("scenario_b_steady")
-    on_demand = _fleet_usd(estimate(p), P5)
+    on_demand = fleet_usd_of(estimate(p), P5)
     spot = {"discount_pct": 60, "source": "test", "as_of": "2026-01-01"}
     pure = estimate(with_overrides(p, {f"options.{P5}.buying": {
         "spot": {**spot, "fallback_share": 0.0}}}))
     back = estimate(with_overrides(p, {f"options.{P5}.buying": {
         "spot": {**spot, "fallback_share": 1.0}}}))
-    assert _fleet_usd(pure, P5) == pytest.approx(on_demand * 0.4)
-    assert _fleet_usd(back, P5) == pytest.approx(on_demand)
+    assert fleet_usd_of(pure, P5) == pytest.approx(on_demand * 0.4)
+    assert fleet_usd_of(back, P5) == pytest.approx(on_demand)
 
 
 def test_bill_capacity_block_reads_the_table_rate_in_force():

@@ -102,7 +102,8 @@ def test_every_section_runs_for_every_params_file(name):
     for out in (buying.tier_table(params), buying.regions_table(params),
                 buying.answer_tolerant_share(params, shares=(0.0, 0.5))):
         assert isinstance(out, (pd.DataFrame, str))
-    for md in (buying.tier_note(params), buying.regions_note(params),
+    buying.fleet_table(params)
+    for md in (buying.tier_note(params), buying.regions_note(params), buying.fleet_note(params),
                buying.answer_reserved_breakeven(params)):
         assert md.data
     buying.tier_chart(params)
@@ -112,3 +113,49 @@ def test_more_tolerant_requests_never_cost_more(scenario_b):
     table = buying.answer_tolerant_share(scenario_b, shares=(0.0, 0.2, 0.4, 0.6, 0.8))
     for _, rows in table.groupby("option"):
         assert np.all(np.diff(rows["monthly usd"].to_numpy()) <= 1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# the fleets
+
+
+def test_a_fixed_fleet_needs_one_minus_the_ratio_of_costs_as_a_discount(scenario_b):
+    """A fixed fleet is committed whole, so its fleet cost at discount d is (1 - d) x on demand:
+    it beats a target T when d > 1 - T / on demand (by hand), which the bisection must find."""
+    table = buying.fleet_table(scenario_b)
+    rows = table[table["option"] == "p4d_vllm_llama31_70b"].set_index("way of buying")
+    on_demand = rows.loc["on demand", "fleet usd"]
+    target = 0.5 * on_demand
+    need = buying.discount_to_beat(scenario_b, "p4d_vllm_llama31_70b", target)
+    assert need == pytest.approx(100 * (1 - target / on_demand), abs=0.02)
+
+
+def test_no_advertised_discount_beats_a_target_below_its_reach(scenario_b):
+    # the best commitment at 66 % costs 0.34 x on demand: a target of 0.2 x is out of reach
+    table = buying.fleet_table(scenario_b)
+    on_demand = table[(table["option"] == "p5_vllm_llama31_70b")
+                      & (table["way of buying"] == "on demand")]["fleet usd"].iloc[0]
+    assert buying.discount_to_beat(scenario_b, "p5_vllm_llama31_70b", 0.2 * on_demand) is None
+
+
+@pytest.mark.parametrize("name", ["scenario_a_bursty.yaml", "scenario_b_steady.yaml"])
+def test_the_best_commitment_never_costs_more_as_the_discount_grows(name):
+    sweep = buying.commitment_sweep(load_params(PARAMS_DIR / name))
+    for _, rows in sweep.groupby("option"):
+        usd = rows.sort_values("discount_pct")["fleet_usd"].to_numpy()
+        assert np.all(np.diff(usd) <= 1e-6)
+        assert usd[0] == pytest.approx(rows["on_demand_usd"].iloc[0], rel=1e-12)
+
+
+def test_the_on_demand_row_is_the_estimates_instance_hours(scenario_b):
+    table = buying.fleet_table(scenario_b)
+    result = estimate(scenario_b)
+    for name in ("p4d_vllm_llama31_70b", "p5_vllm_llama31_70b"):
+        items = sum(li.monthly_usd for li in result.option(name).line_items
+                    if li.unit == "instance-hour")
+        row = table[(table["option"] == name) & (table["way of buying"] == "on demand")].iloc[0]
+        assert row["fleet usd"] == pytest.approx(items, abs=0.005)
+
+
+def test_the_break_even_share_by_hand():
+    assert "70%" in buying.answer_break_even_share(30.0).data

@@ -3,6 +3,12 @@
 The same fleet and the same model calls cost very different amounts depending on how they are
 bought. The functions the notebook's cells call:
 
+- a self-hosted fleet on demand, committed (a Savings Plan or Reserved Instance, only at a
+  discount one states: no rate for a GPU instance is published), on a Capacity Block, on Spot
+  with on-demand fallback (:func:`fleet_table`, from :func:`costlib.whatif.buying.
+  buying_options`), and the discount a commitment needs to beat the cheapest other way
+  (:func:`discount_to_beat`, bisection on the whole bill) with the cost of the best commitment
+  across the discounts AWS advertises (:func:`commitment_sweep`);
 - a managed API's Bedrock tiers and modes (:func:`tier_table`, from
   :func:`costlib.whatif.tiers.tier_mix`): Standard, Priority, the global cross-Region profile,
   Flex or batch for the requests that can wait, Reserved and provisioned capacity (these two
@@ -25,13 +31,18 @@ from IPython.display import Markdown
 from costlib.bill.params import Params
 from costlib.formulas.prompt_cache import prefix_hit_fraction
 from costlib.lessons import Lesson, charts, start
+from costlib.bill.estimate import estimate
+from costlib.core.errors import CostlibError
+from costlib.whatif.buying import fleet_usd_of, with_buying, buying_options, self_hosted_options
 from costlib.whatif.regions import compare_regions
 from costlib.whatif.tiers import tier_mix
 
-__all__ = ["Lesson", "start", "TOLERANT_SHARE", "REGIONS", "CACHE_TTLS_MIN", "managed_options",
+__all__ = ["Lesson", "start", "SWEEP_DISCOUNTS_PCT", "fleet_table", "fleet_note",
+           "discount_to_beat", "commitment_sweep", "commitment_chart", "TOLERANT_SHARE", "REGIONS", "CACHE_TTLS_MIN", "managed_options",
            "tier_table", "tier_note", "tier_chart", "cache_hit_frame", "cache_hit_chart",
            "rate_for_hit_fraction", "cache_note", "regions_table", "regions_note",
-           "answer_reserved_breakeven", "answer_cache_rate", "answer_tolerant_share"]
+           "answer_reserved_breakeven", "answer_cache_rate", "answer_tolerant_share",
+           "answer_break_even_share"]
 
 TOLERANT_SHARE = 0.4
 """Share of requests assumed able to wait (seconds for Flex, hours for batch) [-]: the issue's
@@ -42,6 +53,126 @@ REGIONS = ("us-east-1", "us-west-2")
 
 CACHE_TTLS_MIN = (5.0, 60.0)
 """The two times to live a Bedrock cache checkpoint accepts [min] (``5m``, ``1h``)."""
+
+
+SWEEP_DISCOUNTS_PCT = tuple(float(x) for x in range(0, 67, 3))
+"""Discounts of the commitment sweep [%]: 0 to 66, the largest a Compute Savings Plan is
+advertised to give (AWS Savings Plans FAQ); a range to read a stated discount against, not a
+rate (none for a GPU instance could be sourced)."""
+
+
+def _commitment(discount_pct: float) -> dict:
+    return {"kind": "compute_savings_plan", "term_years": 1, "payment": "no_upfront",
+            "discount_pct": float(discount_pct), "source": "swept (no published rate)"}
+
+
+def _committed_fleet(params: Params, option: str, discount_pct: float) -> tuple[float, float]:
+    """(fleet USD/month, committed instances) with the best commitment at a discount."""
+    res = estimate(with_buying(params, option, {"commitment": _commitment(discount_pct)}))
+    return fleet_usd_of(res, option), float(res.option(option).details["buying"]["committed_instances"])
+
+
+def fleet_table(params: Params) -> pd.DataFrame | str:
+    """Every self-hosted option's ways of buying: the fleet's and the option's monthly USD."""
+    names = self_hosted_options(params)
+    if not names:
+        return "(no self-hosted option in this params file)"
+    rows = []
+    for name in names:
+        table = buying_options(params, name)
+        for r in table.rows:
+            rows.append({"option": name, "way of buying": r.label,
+                         "fleet usd": None if r.fleet_usd is None else round(r.fleet_usd, 2),
+                         "option usd": None if r.option_usd is None else round(r.option_usd, 2),
+                         "committed instances": r.committed_instances,
+                         "break-even utilisation": (None if r.break_even_utilisation is None
+                                                    else round(r.break_even_utilisation, 3))})
+    return pd.DataFrame(rows)
+
+
+def discount_to_beat(params: Params, option: str, target_fleet_usd: float,
+                     tol_pct: float = 0.01) -> float | None:
+    """The Savings Plan discount above which the best commitment's fleet costs less than
+    ``target_fleet_usd`` [%], by bisection on the whole bill; None when even the largest
+    advertised discount (66 %) does not get there.
+
+    The fleet's cost with its best commitment falls as the discount grows (a larger discount
+    never makes the same commitment dearer, and the best commitment is at least as cheap).
+    """
+    lo, hi = 0.0, SWEEP_DISCOUNTS_PCT[-1]
+    if _committed_fleet(params, option, hi)[0] >= target_fleet_usd:
+        return None
+    if _committed_fleet(params, option, lo)[0] < target_fleet_usd:
+        return 0.0
+    while hi - lo > tol_pct:
+        mid = 0.5 * (lo + hi)
+        if _committed_fleet(params, option, mid)[0] < target_fleet_usd:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def fleet_note(params: Params) -> Markdown:
+    """Per fleet: on demand, the cheapest way the tables can price, and the discount a
+    commitment would need to beat it."""
+    names = self_hosted_options(params)
+    if not names:
+        return Markdown("This params file has no self-hosted fleet, so there is no instance-hour "
+                        "to commit to.")
+    parts = []
+    for name in names:
+        table = buying_options(params, name)
+        od = table.rows[0]
+        others = [r for r in table.rows[1:] if r.fleet_usd is not None]
+        best = min(others, key=lambda r: r.fleet_usd) if others else None
+        text = f"**{name}** costs {od.fleet_usd:,.0f} USD a month in instance-hours on demand"
+        if best is not None and best.fleet_usd < od.fleet_usd:
+            need = discount_to_beat(params, name, best.fleet_usd)
+            text += (f"; the cheapest other way priced here is {best.label}, {best.fleet_usd:,.0f} "
+                     "USD")
+            text += (f", which a Savings Plan beats only above {need:.1f} % off" if need is not None
+                     else ", which no Savings Plan discount AWS advertises (up to 66 %) beats")
+        parts.append(text + ".")
+    return Markdown(" ".join(parts) + " Spot's fallback share and its discount are the Spot "
+                    "Instance Advisor's reading (dated in the table's notes), and a strict latency "
+                    "target may not tolerate its interruptions; a Capacity Block row without a rate "
+                    "in force on the params' date is priced at the last sourced one and says so.")
+
+
+def commitment_sweep(params: Params, discounts=SWEEP_DISCOUNTS_PCT) -> pd.DataFrame | str:
+    """The best commitment's fleet cost and size across discounts, per self-hosted option.
+
+    Rows: ``option``, ``discount_pct`` [%], ``committed_instances`` [instances], ``fleet_usd``
+    and ``on_demand_usd`` [USD/month].
+    """
+    names = self_hosted_options(params)
+    if not names:
+        return "(no self-hosted option in this params file)"
+    rows = []
+    for name in names:
+        on_demand = fleet_usd_of(estimate(with_buying(params, name, {})), name)
+        for d in discounts:
+            usd, committed = _committed_fleet(params, name, d)
+            rows.append({"option": name, "discount_pct": float(d), "committed_instances": committed,
+                         "fleet_usd": usd, "on_demand_usd": on_demand})
+    return pd.DataFrame(rows)
+
+
+def commitment_chart(sweep: pd.DataFrame | str) -> alt.Chart | None:
+    """What does the best commitment cost at each discount, against on demand?"""
+    if isinstance(sweep, str):
+        return None
+    lines = alt.Chart(sweep).mark_line(point=True).encode(
+        x=alt.X("discount_pct:Q", title="savings plan discount (%)"),
+        y=alt.Y("fleet_usd:Q", title="fleet instance-hours (usd/month)"),
+        color=alt.Color("option:N", title="option"),
+        tooltip=["option", alt.Tooltip("discount_pct:Q", format=".0f"),
+                 alt.Tooltip("committed_instances:Q", format=".0f"),
+                 alt.Tooltip("fleet_usd:Q", format=",.0f")])
+    rules = alt.Chart(sweep.drop_duplicates("option")).mark_rule(strokeDash=[4, 3]).encode(
+        y="on_demand_usd:Q", color=alt.Color("option:N"))
+    return (lines + rules).properties(width=charts.WIDTH - 140, height=charts.HEIGHT)
 
 
 def managed_options(params: Params) -> list[str]:
@@ -230,3 +361,19 @@ def answer_tolerant_share(params: Params, shares=(0.0, 0.2, 0.4, 0.6, 0.8)) -> p
                          "cheapest mix": best.mix if best else "",
                          "monthly usd": round(best.monthly_usd, 2) if best else None})
     return pd.DataFrame(rows)
+
+
+def answer_break_even_share(discount_pct: float) -> Markdown:
+    """Answer: the share of hours a committed instance must be needed to pay off at a discount.
+
+    A committed hour costs ``(1 - d) x r_od``, paid whether used or not; an hour bought on demand
+    only when needed costs ``r_od``. Committing pays when the instance is needed in more than
+    ``(1 - d)`` of the hours (:func:`costlib.formulas.commitments.break_even_utilisation`).
+    """
+    from costlib.formulas.commitments import break_even_utilisation, committed_usd_per_hour
+
+    share = float(break_even_utilisation(committed_usd_per_hour(1.0, discount_pct), 1.0))
+    return Markdown(f"At {discount_pct:g} % off, a committed hour costs {1 - discount_pct / 100:.2f} "
+                    f"of an on-demand one, so a committed instance pays off when the fleet needs it "
+                    f"in more than {share:.0%} of the hours. A Capacity Block's break-even is its "
+                    "rate over the on-demand rate in the same way.")

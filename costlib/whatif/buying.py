@@ -101,7 +101,7 @@ def self_hosted_options(params: Params) -> list[str]:
     return [n for n, o in params.options.items() if o.kind == "self_hosted"]
 
 
-def _variant(params: Params, name: str, buying: dict) -> Params:
+def with_buying(params: Params, name: str, buying: dict) -> Params:
     """``params`` with only option ``name``, its ``buying:`` replaced (and validated)."""
     opt = params.options[name]
     data = opt.model_dump(mode="python", exclude_unset=True)
@@ -120,7 +120,8 @@ def _variant(params: Params, name: str, buying: dict) -> Params:
     return out
 
 
-def _fleet_usd(result, name: str) -> float:
+def fleet_usd_of(result, name: str) -> float:
+    """The fleet's instance-hours in an estimate (committed, on demand, Spot, replacements) [USD/month]."""
     o = result.option(name)
     return float(sum(li.monthly_usd for li in o.line_items if li.unit == "instance-hour"))
 
@@ -195,17 +196,17 @@ def buying_options(params: Params, option: str, *, discount_pct: float | None = 
     region = params.region
     assumptions = []
 
-    base = _variant(params, option, {})
+    base = with_buying(params, option, {})
     base_res = estimate(base)
     d0 = base_res.option(option).details.get("buying", {})
     r_od = _num(d0.get("on_demand_usd_per_hour"))
-    rows = [BuyingRow("on demand", _fleet_usd(base_res, option),
+    rows = [BuyingRow("on demand", fleet_usd_of(base_res, option),
                       base_res.option(option).monthly_usd, note="every instance-hour On-Demand")]
 
     def priced(label, buying, note):
-        res = estimate(_variant(params, option, buying))
+        res = estimate(with_buying(params, option, buying))
         d = res.option(option).details.get("buying", {})
-        return BuyingRow(label, _fleet_usd(res, option), res.option(option).monthly_usd,
+        return BuyingRow(label, fleet_usd_of(res, option), res.option(option).monthly_usd,
                          _num(d.get("committed_instances")), _num(d.get("committed_usd_per_hour")),
                          _num(d.get("break_even_utilisation")), note)
 
@@ -327,5 +328,6 @@ def format_buying(table: BuyingTable) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BuyingRow", "BuyingTable", "buying_options", "format_buying",
+__all__ = ["BuyingRow", "BuyingTable", "buying_options", "format_buying", "with_buying",
+           "fleet_usd_of",
            "last_capacity_block_rate", "self_hosted_options"]
