@@ -91,7 +91,7 @@ lesson.TOLERANT_SHARE
 
 # %%
 display(lesson.fleet_note(params))
-lesson.fleet_table(params)
+lesson.shown(lesson.fleet_table(params))
 
 # %% [markdown]
 # **What would a commitment cost at each discount it might get?** The best commitment (its size
@@ -115,7 +115,7 @@ display(lesson.tier_note(params))
 lesson.tier_chart(params)
 
 # %%
-lesson.tier_table(params)
+lesson.shown(lesson.tier_table(params))
 
 # %% [markdown]
 # **How often does a request find its prompt prefix cached?** The share of requests that hit a

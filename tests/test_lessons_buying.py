@@ -159,3 +159,10 @@ def test_the_on_demand_row_is_the_estimates_instance_hours(scenario_b):
 
 def test_the_break_even_share_by_hand():
     assert "70%" in buying.answer_break_even_share(30.0).data
+
+
+def test_a_table_as_shown_blanks_what_is_not_priced(scenario_b):
+    table = buying.tier_table(scenario_b)
+    view = buying.shown(table)
+    assert (view["monthly usd"] == "").sum() == table["monthly usd"].isna().sum() > 0
+    assert buying.shown("(none)") == "(none)"

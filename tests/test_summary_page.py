@@ -177,3 +177,20 @@ def test_the_options_table_shows_the_floor_and_the_cost_per_unit():
     for o, row in zip(result.options, frame.itertuples(index=False)):
         assert row[frame.columns.get_loc("floor usd")] == o.floor_usd
         assert row[frame.columns.get_loc("usd per assistant conversation")] == o.usd_per_unit
+
+
+def test_the_page_shows_each_options_cheapest_other_way_of_buying():
+    """Each row's cheapest way is the lowest priced row of lesson 10's tables for that option,
+    and it never costs more than the way the file buys it."""
+    from costlib.lessons import buying
+
+    params = load_params(PARAMS_DIR / "scenario_b_steady.yaml")
+    frame = summary.buying_frame(params)
+    fleets, tiers = buying.fleet_table(params), buying.tier_table(params)
+    for row in frame.itertuples(index=False):
+        source = fleets if row.option in set(fleets["option"]) else tiers
+        col = "option usd" if source is fleets else "monthly usd"
+        assert row[3] == pytest.approx(source[source["option"] == row.option][col].min(), rel=1e-12)
+        assert row[3] <= row[1]
+    section = summary.buying_section(params)
+    assert 'id="buying"' in section and "not priced here" in section

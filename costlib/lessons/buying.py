@@ -37,7 +37,7 @@ from costlib.whatif.buying import fleet_usd_of, with_buying, buying_options, sel
 from costlib.whatif.regions import compare_regions
 from costlib.whatif.tiers import tier_mix
 
-__all__ = ["Lesson", "start", "SWEEP_DISCOUNTS_PCT", "fleet_table", "fleet_note",
+__all__ = ["Lesson", "start", "shown", "SWEEP_DISCOUNTS_PCT", "fleet_table", "fleet_note",
            "discount_to_beat", "commitment_sweep", "commitment_chart", "TOLERANT_SHARE", "REGIONS", "CACHE_TTLS_MIN", "managed_options",
            "tier_table", "tier_note", "tier_chart", "cache_hit_frame", "cache_hit_chart",
            "rate_for_hit_fraction", "cache_note", "regions_table", "regions_note",
@@ -175,6 +175,13 @@ def commitment_chart(sweep: pd.DataFrame | str) -> alt.Chart | None:
     return (lines + rules).properties(width=charts.WIDTH - 140, height=charts.HEIGHT)
 
 
+def shown(frame: pd.DataFrame | str) -> pd.DataFrame | str:
+    """A table as the notebook shows it: a value that is not priced is blank, not ``NaN``."""
+    if isinstance(frame, str):
+        return frame
+    return frame.astype(object).where(frame.notna(), "")
+
+
 def managed_options(params: Params) -> list[str]:
     """The ``managed_api`` options of the file (the ones with Bedrock tiers)."""
     return [n for n, o in params.options.items() if o.kind == "managed_api"]
@@ -237,7 +244,8 @@ def tier_chart(params: Params, tolerant_share: float = TOLERANT_SHARE) -> alt.Ch
             domain=["yes", ""], range=["#54a24b", "#9ecae9"]), legend=None),
         row=alt.Row("option:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
         tooltip=["option", "mix", alt.Tooltip("monthly usd:Q", format=",.0f")],
-    ).properties(width=charts.WIDTH - 240, height=alt.Step(18)).resolve_scale(x="independent")
+    ).properties(width=charts.WIDTH - 240, height=alt.Step(18)).resolve_scale(
+        x="independent", y="independent")
 
 
 # --------------------------------------------------------------------------------------------

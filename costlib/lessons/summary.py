@@ -14,6 +14,7 @@ SVG, the style is in the page), readable printed and on a phone. It holds, in or
 4. where the verdict flips: the break-even of the cheapest managed API and the cheapest
    self-hosted option on the managed input price, its chart and one sentence
    (:func:`flip_section`);
+   then each option's cheapest other way of buying (:func:`buying_section`);
 5. the largest levers and what each saves;
 6. the warnings: stale prices, prices a user overrode, assumptions;
 7. the prices in force: the as-of date, the oldest price used and its source;
@@ -185,6 +186,53 @@ def sensitivity_section(params, result) -> str:
     return "\n".join(out)
 
 
+BUYING_QUESTION = "What would each option cost bought another way?"
+"""The question above the page's "how the capacity is bought" section."""
+
+
+def buying_frame(params) -> pd.DataFrame:
+    """Per option: its bill as the params file buys it, and the cheapest other way the price
+    tables can price (a fleet on a Capacity Block or Spot with fallback; a managed model on
+    another Bedrock tier or mode for the lesson's latency-tolerant share)."""
+    from costlib.lessons import buying
+
+    rows = []
+    fleets, tiers = buying.fleet_table(params), buying.tier_table(params)
+    for frame, col, first in ((fleets, "option usd", "on demand"), (tiers, "monthly usd", "standard")):
+        if isinstance(frame, str):
+            continue
+        how = "way of buying" if "way of buying" in frame else "mix"
+        for name, group in frame.groupby("option", sort=False):
+            base = group[group[how] == first][col].iloc[0]
+            priced = group.dropna(subset=[col])
+            best = priced.loc[priced[col].idxmin()]
+            rows.append({"option": name, "as the file buys it usd": base,
+                         "cheapest other way": "" if best[how] == first else best[how],
+                         "its usd": best[col], "saves %": 100.0 * (base - best[col]) / base})
+    return pd.DataFrame(rows)
+
+
+def buying_section(params) -> str:
+    """The section "How the capacity is bought": each option's cheapest other way of buying and
+    what it assumes (lesson 10 has every row)."""
+    from costlib.lessons import buying
+
+    frame = buying_frame(params)
+    out = ['<h2 id="buying">How the capacity is bought</h2>', f"<h3>{_e(BUYING_QUESTION)}</h3>"]
+    if frame.empty:
+        return "\n".join(out + ["<p>No option here has another way of buying to compare.</p>"])
+    out.append(_table(frame, {"as the file buys it usd": ",.2f", "its usd": ",.2f", "saves %": ".1f"}))
+    notes = [buying.fleet_note(params).data if buying.self_hosted_options(params) else "",
+             buying.tier_note(params).data if buying.managed_options(params) else ""]
+    out += [f"<p>{_e(n.replace('**', ''))}</p>" for n in notes if n]
+    out.append('<p class="muted">No Savings Plan or Reserved Instance rate for a GPU instance, no '
+               'Reserved-tier and no provisioned-throughput price for current Bedrock models could '
+               'be sourced: those are not priced here (lesson 10 and <code>costlib buying</code> / '
+               '<code>costlib tiers</code> price them at a rate you state). The tolerant share is '
+               f'an assumption: {buying.TOLERANT_SHARE:.0%} of requests able to wait.</p>')
+    return "\n".join(out)
+
+
 def options_frame(result) -> pd.DataFrame:
     """One row per option: totals, unit costs, and a self-hosted fleet's size and binding limit."""
     rows = []
@@ -287,7 +335,7 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
                     f'{_e(p.get("in_force_on") or "today")} · a month is 730 hours · USD</p>')
     sections.append('<nav><a href="#answer">answer</a><a href="#options">options</a>'
                     '<a href="#sure">how sure</a><a href="#moves">what moves it</a>'
-                    '<a href="#flips">verdict flips</a><a href="#levers">levers</a>'
+                    '<a href="#flips">verdict flips</a><a href="#buying">buying</a><a href="#levers">levers</a>'
                     '<a href="#warnings">warnings</a><a href="#prices">prices</a><a href="#items">line items</a>'
                     '<a href="#params">params</a></nav>')
     sections.append(f'<h2 id="answer">The answer</h2><p class="answer">{_e(answer_sentence(result))}</p>')
@@ -325,6 +373,7 @@ def summary_html(params, result, *, params_text: str, levers: pd.DataFrame | Non
     sections.append(uncertainty_section(params))
     sections.append(sensitivity_section(params, result))
     sections.append(flip_section(params, result))
+    sections.append(buying_section(params))
     sections.append('<h2 id="levers">The largest levers</h2>')
     lv = top_levers(levers)
     if lv.empty:
