@@ -381,3 +381,33 @@ def test_xray_in_the_bill_uses_the_tiers_when_no_price_is_given(tmp_path):
     # PARAMS has avg_rps 2: 5,256,000 requests x 5 % = 262,800 traces -> (0.2628 - 0.1) x 5
     assert_allclose(item.monthly_usd, (0.2628 - 0.1) * 5.0)
     assert "xray/pricing" in item.source
+
+
+def test_focus_marks_a_committed_fleets_used_and_unused_hours():
+    """Scenario A's autoscaled fleet with a Compute Savings Plan at a stated 30 % (illustrative):
+    the committed hours become a Used and an Unused row (PricingCategory Committed, a Savings
+    Plan is Spend-based), their BilledCost sums to the committed item's, and the option's rows
+    still sum to its total."""
+    from costlib.bill.estimate import estimate
+    from costlib.bill.focus import focus_rows
+    from costlib.bill.params import load_params, with_overrides
+    from costlib.core.paths import PARAMS_DIR
+
+    name = "g5_llama31_8b_autoscaled"
+    params = with_overrides(load_params(PARAMS_DIR / "scenario_a_bursty.yaml"), {
+        f"options.{name}.buying": {"commitment": {
+            "kind": "compute_savings_plan", "term_years": 1, "payment": "no_upfront",
+            "discount_pct": 30, "source": "stated for the test"}}})
+    result = estimate(params)
+    option = result.option(name)
+    committed = [li for li in option.line_items if "committed instance-hours" in li.item]
+    assert len(committed) == 1
+    rows = [r for r in focus_rows(result) if r["x_Option"] == name]
+    marked = [r for r in rows if r["CommitmentDiscountId"] is not None]
+    assert {r["CommitmentDiscountStatus"] for r in marked} <= {"Used", "Unused"} and marked
+    assert all(r["PricingCategory"] == "Committed" and r["CommitmentDiscountCategory"] == "Spend"
+               and r["CommitmentDiscountType"] == "Savings Plan" for r in marked)
+    assert sum(r["BilledCost"] for r in marked) == pytest.approx(committed[0].monthly_usd, rel=1e-12)
+    assert sum(r["BilledCost"] for r in rows) == pytest.approx(option.monthly_usd, rel=1e-12)
+    unmarked = [r for r in rows if r["CommitmentDiscountId"] is None]
+    assert all(r["CommitmentDiscountStatus"] is None for r in unmarked)

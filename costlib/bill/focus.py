@@ -12,11 +12,19 @@ One row per option x line item. Conventions (stated, not part of the spec):
   00:00:00Z, ``ChargePeriodEnd`` = the first day of the next month, exclusive, as the spec
   defines). The month is the month of the date the prices are in force on (``prices.as_of``,
   default today), or the one given (``--month``). Costs are our 730-hour month.
-* **Costs.** ``BilledCost = EffectiveCost = ContractedCost`` = the line item's monthly USD (no
-  commitment applies yet); ``ListCost`` uses the table's list price when a params discount or
+* **Costs.** ``BilledCost = EffectiveCost = ContractedCost`` = the line item's monthly USD (a
+  committed hour is billed at the committed rate in the forecast); ``ListCost`` uses the table's list price when a params discount or
   override lowered it (``ListUnitPrice x PricingQuantity``), else equals ``BilledCost``.
-* **Commitments.** No line item carries a commitment yet, so every ``CommitmentDiscount*``
-  column is null and ``PricingCategory`` is ``Standard`` (``Dynamic`` for a spot line item).
+* **Commitments.** A self-hosted option bought under a Savings Plan or a Reserved Instance
+  (``buying: commitment:``) has a line item of committed instance-hours. It becomes two rows, the
+  committed hours the fleet uses (``CommitmentDiscountStatus = Used``) and those it leaves idle
+  (``Unused``), split by the commitment's utilisation in the option's details; both carry
+  ``PricingCategory = Committed``, ``CommitmentDiscountCategory`` ``Spend`` (a Savings Plan: a
+  dollar-per-hour commitment) or ``Usage`` (a Reserved Instance), ``CommitmentDiscountType``
+  the AWS product name, and an id and name of ours (a forecast has no commitment ARN). A
+  Capacity Block is capacity bought for its span, not a discount on usage: its rows keep the
+  ``CommitmentDiscount*`` columns null. Every other row has them null; ``PricingCategory`` is
+  ``Standard`` (``Dynamic`` for a Spot line item).
 * **Identity.** ``BillingAccountId`` is ``costlib-forecast`` (a forecast has no account) and
   ``BillingAccountName`` the params title. ``ProviderName``, ``PublisherName`` and
   ``InvoiceIssuerName`` are ``Amazon Web Services``; a line item that is not an AWS charge
@@ -239,6 +247,47 @@ def _frequency(li) -> str:
     return "Usage-Based"
 
 
+_COMMITMENTS = {
+    "Compute Savings Plan": ("Savings Plan", "Spend"),
+    "EC2 Instance Savings Plan": ("Savings Plan", "Spend"),
+    "Reserved Instance": ("Reserved Instance", "Usage"),
+}
+"""Commitment label in a committed line item -> (CommitmentDiscountType, ...Category)."""
+
+
+def _commitment_of(li) -> str | None:
+    """The commitment kind named by a committed instance-hours item, or None."""
+    m = re.search(r"committed instance-hours \(([^,;]+)", li.item)
+    return m.group(1).strip() if m and m.group(1).strip() in _COMMITMENTS else None
+
+
+def _split_commitment(row: dict, o, kind: str) -> list[dict]:
+    """A committed row as its used and unused parts (FOCUS ``CommitmentDiscountStatus``)."""
+    util = (o.details.get("buying") or {}).get("committed_utilisation")
+    util = min(max(float(util), 0.0), 1.0) if util is not None and math.isfinite(float(util)) else 1.0
+    ctype, category = _COMMITMENTS[kind]
+    out = []
+    for status, share in (("Used", util), ("Unused", 1.0 - util)):
+        if share <= 0.0:
+            continue
+        part = dict(row)
+        for col in ("PricingQuantity", "ConsumedQuantity", "BilledCost", "EffectiveCost",
+                    "ListCost", "ContractedCost", "x_FloorCost", "x_UsageCost"):
+            if part.get(col) is not None:
+                part[col] = row[col] * share
+        if status == "Unused":
+            part["ConsumedQuantity"] = None
+            part["ConsumedUnit"] = None
+        part.update({"PricingCategory": "Committed",
+                     "CommitmentDiscountId": f"costlib-forecast/{o.name}/{kind}",
+                     "CommitmentDiscountType": ctype, "CommitmentDiscountCategory": category,
+                     "CommitmentDiscountStatus": status,
+                     "CommitmentDiscountName": f"{kind} for {o.name} (forecast)",
+                     "ChargeDescription": f"{row['ChargeDescription']} [{status.lower()}]"})
+        out.append(part)
+    return out
+
+
 def focus_rows(result, month: str | date | None = None) -> list[dict]:
     """One FOCUS 1.2 row per option x line item of an estimate.
 
@@ -327,6 +376,9 @@ def focus_rows(result, month: str | date | None = None) -> list[dict]:
                 "x_CostlibUnit": li.unit,
                 "x_AwsCharge": aws,
             })
+            kind = _commitment_of(li)
+            if kind is not None:
+                rows[-1:] = _split_commitment(rows[-1], o, kind)
     return rows
 
 
