@@ -411,3 +411,28 @@ def test_focus_marks_a_committed_fleets_used_and_unused_hours():
     assert sum(r["BilledCost"] for r in rows) == pytest.approx(option.monthly_usd, rel=1e-12)
     unmarked = [r for r in rows if r["CommitmentDiscountId"] is None]
     assert all(r["CommitmentDiscountStatus"] is None for r in unmarked)
+
+
+def test_focus_an_oversized_commitment_has_unused_hours_priced_at_the_committed_rate():
+    """Committing 10 instances to a fleet that idles at about 3: the Unused row carries the
+    share of committed hours the fleet never needs; Used + Unused = the committed item."""
+    from costlib.bill.estimate import estimate
+    from costlib.bill.focus import focus_rows
+    from costlib.bill.params import load_params, with_overrides
+    from costlib.core.paths import PARAMS_DIR
+
+    name = "g5_llama31_8b_autoscaled"
+    params = with_overrides(load_params(PARAMS_DIR / "scenario_a_bursty.yaml"), {
+        f"options.{name}.buying": {"commitment": {
+            "kind": "reserved_instance", "term_years": 1, "payment": "no_upfront",
+            "discount_pct": 30, "instances": 10, "source": "stated for the test"}}})
+    result = estimate(params)
+    util = result.option(name).details["buying"]["committed_utilisation"]
+    assert 0 < util < 1
+    marked = {r["CommitmentDiscountStatus"]: r for r in focus_rows(result)
+              if r["x_Option"] == name and r["CommitmentDiscountId"] is not None}
+    assert set(marked) == {"Used", "Unused"}
+    assert marked["Unused"]["CommitmentDiscountCategory"] == "Usage"  # an RI
+    total = marked["Used"]["BilledCost"] + marked["Unused"]["BilledCost"]
+    assert marked["Unused"]["BilledCost"] == pytest.approx((1 - util) * total, rel=1e-12)
+    assert marked["Unused"]["ConsumedQuantity"] is None
