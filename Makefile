@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.costlib-installed
 PARAMS ?= params/default.yaml
+PORT   ?= 8866
 JOBS   ?=
 JOBS_FLAG = $(if $(JOBS),--jobs $(JOBS))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report reports test test-unit test-notebooks lab bench clean
+.PHONY: help venv report reports test test-unit test-notebooks lab app bench clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-15s %s\n", $$1, $$2}'
@@ -37,6 +38,11 @@ test-unit: $(STAMP) ## unit tests and doctests only (fast)
 
 lab: $(STAMP) ## open JupyterLab on the notebooks (as root too: containers often run as root)
 	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+app: $(STAMP) ## serve the cost explorer web page (Voila, offline) on 127.0.0.1, PORT=8866
+	@echo "costlib explorer: http://127.0.0.1:$(PORT)/"
+	JUPYTER_PATH=app/jupyter $(BIN)/voila app/explorer.ipynb --template=costlib --no-browser \
+		--port=$(PORT) --Voila.ip=127.0.0.1 --strip_sources=True
 
 bench: $(STAMP) ## run the speed and memory benchmarks in bench/
 	$(BIN)/python bench/run.py
