@@ -24,6 +24,7 @@ import pytest
 from costlib.bill.estimate import estimate
 from costlib.bill.params import load_params
 from costlib.core.paths import PARAMS_DIR, PROJ_ROOT
+from costlib.lessons.app import explorer_page
 
 NO_BROWSER = "no Chromium: apt-get install chromium (Debian) to run the browser test"
 CHROMIUM = shutil.which("chromium")
@@ -32,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None or sync_playwright is None, reason=NO_BROWSER)
+needs_browser = pytest.mark.skipif(CHROMIUM is None or sync_playwright is None, reason=NO_BROWSER)
 
 SCENARIO_C = "scenario_c_cached_rag.yaml"
 ROUTER = "cache_then_llama31_8b"
@@ -110,6 +111,7 @@ def _set(page, key: str, value: float) -> None:
     box.press("Enter")
 
 
+@needs_browser
 def test_page_totals_follow_controls_and_a_broken_upload_shows_the_cli_error(server, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("workload:\n  avg_rps: [1\n", encoding="utf-8")
@@ -190,3 +192,47 @@ def test_page_totals_follow_controls_and_a_broken_upload_shows_the_cli_error(ser
             browser.close()
     assert (tmp_path / "explorer.png").stat().st_size > 0
     assert outside == [], f"the page asked for assets off the local server: {outside}"
+
+
+# the same page in plain Python (no browser): the handlers Voila runs in its kernel
+
+
+def test_page_offers_a_cache_hit_rate_only_for_a_file_with_a_response_cache():
+    page = explorer_page(PARAMS_DIR / "default.yaml")
+    assert list(page.controls) == ["workload.avg_rps"]
+    page.source.value = PARAMS_DIR / SCENARIO_C
+    assert list(page.controls) == ["workload.avg_rps", HIT]
+    assert page.controls[HIT].value == 0.8      # the mean of the file's beta distribution
+
+
+def test_page_scales_the_traffic_profile_with_the_average_rate():
+    page = explorer_page(PARAMS_DIR / SCENARIO_C)
+    page.controls["workload.avg_rps"].value = 3.0
+    # peak 4.5 at an average of 2: 4.5 x 3 / 2 = 6.75
+    assert page.overrides() == {"workload.avg_rps": 3.0, "workload.traffic.peak_rps": 6.75}
+    assert page.result.workload["requests_per_month"] == pytest.approx(3.0 * 730 * 3600)
+
+
+def test_a_broken_upload_keeps_the_open_file_and_its_totals():
+    page = explorer_page(PARAMS_DIR / SCENARIO_C)
+    before = page.totals.value
+    page.on_upload({"new": ({"name": "broken.yaml", "content": memoryview(b"a: [1\n")},)})
+    assert "costlib: error: broken.yaml: not valid YAML" in page.error.value
+    assert page.shown == f"params/{SCENARIO_C}" and page.totals.value == before
+    page.controls[HIT].value = 0.5              # the page still works, and the error is gone
+    assert page.error.value == "" and page.totals.value != before
+
+
+def test_a_good_upload_is_added_to_the_file_list_and_priced():
+    text = (PARAMS_DIR / SCENARIO_C).read_text(encoding="utf-8")
+    page = explorer_page(PARAMS_DIR / "default.yaml")
+    page.on_upload({"new": ({"name": "mine.yaml", "content": memoryview(text.encode())},)})
+    assert page.error.value == "" and page.shown == "mine.yaml"
+    assert page.source.label == "uploaded: mine.yaml"
+    assert _page_money(page) == _expected(PARAMS_DIR / SCENARIO_C)
+
+
+def _page_money(page) -> dict:
+    import re
+
+    return dict(re.findall(r"data-option='([^']+)'[^>]*>([^<]+)<", page.totals.value))
