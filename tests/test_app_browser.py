@@ -13,6 +13,7 @@ prints for the same broken file, run as a subprocess.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -139,6 +140,9 @@ def test_page_totals_follow_controls_and_a_broken_upload_shows_the_cli_error(ser
             page.route("**/*", route)
             page.goto(server, timeout=TIMEOUT_MS)
             page.wait_for_selector(".qa-totals td.total", timeout=TIMEOUT_MS)
+            # nothing off the server is even referenced (a lazy import would escape `route`)
+            assert re.findall(r"""(?:src|href)=["']https?://[^"']*|import\(["']https?://[^"']*""",
+                              page.content()) == []
 
             # the first file of params/ as it opens: the totals `costlib estimate` gives
             first = sorted(PARAMS_DIR.glob("*.yaml"))[0]
