@@ -227,6 +227,24 @@ def _target_rows(repeat: int, with_report: bool) -> list[dict]:
     add("panel: traffic slider -> new totals and chart spec (default)", panel, "ms", "<= 50 ms",
         statistics.median(panel) <= 50)
 
+    from costlib.lessons.app import AVG_RPS, explorer_page
+
+    for stem in ("scenario_b_steady", "scenario_c_cached_rag", "rag_plumbing"):
+        page = explorer_page(ROOT / "params" / f"{stem}.yaml")
+        box = page.controls[AVG_RPS]
+        start = float(box.value)
+        change = []
+        for k in range(repeat):
+            value = start * (1.1 if k % 2 == 0 else 1.0)
+            t0 = time.perf_counter()
+            box.value = value  # re-reads the file with the override, re-prices, redraws
+            change.append(time.perf_counter() - t0)
+            assert "total" in page.totals.value
+        add(f"web explorer: a control change -> new totals and charts ({stem}, kernel side)",
+            change, "s", "< 1 s", statistics.median(change) < 1.0,
+            "the page's handler: load_params with the override, estimate, the bill, category "
+            "and break-even charts; the browser's round trip is not included")
+
     if with_report:
         rows.extend(_report_rows())
     return rows
