@@ -26,12 +26,13 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,24 +250,126 @@ def papermill_execute(notebook: Path, target: Path, parameters: dict, *, cwd: Pa
     runs: an error raised before it is a kernel that did not start, and is worth one more try;
     an error after it is the notebook's own. The kernel's working folder is ``cwd``, handed to
     nbclient rather than as papermill's ``cwd=``, which calls ``os.chdir`` for the whole
-    process: two threads would change each other's folder.
+    process: two threads would change each other's folder. The kernel talks over
+    :func:`kernel_transport` and is known to the run, which stops it on Ctrl-C.
     """
     import papermill as pm
 
-    pm.execute_notebook(
-        str(notebook),
-        str(target),
-        parameters=parameters,
-        kernel_name=KERNEL_NAME,
-        progress_bar=False,
-        log_output=False,
-        resources={"metadata": {"path": str(cwd)}},
-        # every output is in once the last cell has replied: no need to wait for a clean exit
-        shutdown_kernel="immediate",
-        on_notebook_start=lambda **_: on_kernel_ready(),
-        # ipykernel warns on every start that TCP is unencrypted; it would break the progress bar
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-    )
+    with _KERNELS.manager() as km:
+        pm.execute_notebook(
+            str(notebook),
+            str(target),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            km=km,
+            progress_bar=False,
+            log_output=False,
+            resources={"metadata": {"path": str(cwd)}},
+            # every output is in once the last cell has replied: no need to wait for a clean exit
+            shutdown_kernel="immediate",
+            on_notebook_start=lambda **_: (_KERNELS.check(km), on_kernel_ready()),
+            # ipykernel warns on every start that TCP is unencrypted; it would break the progress bar
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+
+
+TRANSPORT_ENV = "COSTLIB_KERNEL_TRANSPORT"
+"""The environment variable that chooses how the runner talks to its kernels: ``ipc`` or ``tcp``."""
+
+
+def kernel_transport() -> str:
+    """How the runner talks to its kernels: ``ipc`` (Unix sockets in a private temporary folder,
+    the default on POSIX) or ``tcp`` (ports on 127.0.0.1, the default on Windows).
+
+    Over ``ipc`` a report builds with no network interface at all, not even loopback, and two
+    kernels never collide on a port. ``COSTLIB_KERNEL_TRANSPORT=tcp`` chooses ports.
+    """
+    value = os.environ.get(TRANSPORT_ENV, "").strip().lower() or ("tcp" if os.name == "nt" else "ipc")
+    if value not in ("ipc", "tcp") or (value == "ipc" and os.name == "nt"):
+        valid = "tcp" if os.name == "nt" else "ipc or tcp"
+        raise CostlibError(f"environment variable {TRANSPORT_ENV}={value!r} is not a kernel "
+                           f"transport; valid: {valid}")
+    return value
+
+
+class _Stopped(Exception):
+    """The run is stopping (Ctrl-C or SIGTERM): a kernel that just started is stopped again."""
+
+
+class _Kernels:
+    """The kernels of one run, so that Ctrl-C can stop every one of them at once.
+
+    Each kernel is killed with its process group (the kernel and whatever it spawned): the
+    kernel's manager belongs to the event loop of the thread that runs its notebook, and that
+    thread's nbclient sees the kernel die within a second, cleans up its connection files and
+    returns. A kernel that starts after the stop is stopped as soon as it answers.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._live: set = set()
+        self._count = 0
+        self.stopping = threading.Event()
+        self.folder: Path | None = None  # the ipc sockets, made on first use
+
+    @contextmanager
+    def manager(self):
+        from jupyter_client.manager import AsyncKernelManager
+
+        if self.stopping.is_set():
+            raise _Stopped("the run is stopping")
+        transport = kernel_transport()
+        with self._lock:
+            self._count += 1
+            kwargs = {}
+            if transport == "ipc":
+                if self.folder is None:
+                    self.folder = Path(tempfile.mkdtemp(prefix="costlib-kernels-"))
+                # an absolute path: the kernel runs in notebooks/, the runner elsewhere
+                kwargs["ip"] = str(self.folder / f"k{self._count}")
+            km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport=transport, **kwargs)
+            self._live.add(km)
+        try:
+            yield km
+        finally:
+            with self._lock:
+                self._live.discard(km)
+
+    def check(self, km) -> None:
+        """Called once a kernel answered: stop it at once if the run is stopping."""
+        if self.stopping.is_set():
+            _kill_kernel(km)
+            raise _Stopped("the run is stopping")
+
+    def stop_all(self) -> None:
+        self.stopping.set()
+        with self._lock:
+            live = list(self._live)
+        for km in live:
+            _kill_kernel(km)
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def _kill_kernel(km) -> None:
+    """Kill a kernel's process group (or the kernel alone); nothing if it has not started."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+    except (AttributeError, OSError):
+        try:
+            process.kill()
+        except OSError:
+            pass
+
+
+_KERNELS = _Kernels()
+"""The kernels of the run under way (one run at a time in a process: :func:`run_reports`)."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +428,8 @@ def _retryable(exc: BaseException) -> bool:
     return not isinstance(exc, never) and type(exc).__name__ != "NoSuchKernel"
 
 
-def run_job(job: Job, execute=papermill_execute, *, note=None) -> None:
+def run_job(job: Job, execute=papermill_execute, *, note=None,
+            stop: threading.Event | None = None) -> None:
     """Execute one notebook, starting its kernel again if it did not start; scrub and export it.
 
     Raises
@@ -333,7 +437,8 @@ def run_job(job: Job, execute=papermill_execute, *, note=None) -> None:
     _JobFailed
         A cell raised (never retried), the kernel did not start in
         :data:`KERNEL_START_ATTEMPTS` tries, or it died; the message names the params file,
-        the notebook and, for a cell, the cell.
+        the notebook and, for a cell, the cell; or the run is stopping (``stop`` is set), when
+        a kernel is not started again.
     """
     from papermill.exceptions import PapermillExecutionError
 
@@ -349,6 +454,8 @@ def run_job(job: Job, execute=papermill_execute, *, note=None) -> None:
             raise _JobFailed(f"{where} at cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
                              cell=exc.exec_count) from None
         except Exception as exc:  # noqa: BLE001 - sorted into "start again" and "failed"
+            if isinstance(exc, _Stopped) or (stop is not None and stop.is_set()):
+                raise _JobFailed(f"{where}: the run was interrupted") from None
             if ready.is_set():
                 raise _JobFailed(f"{where}: its kernel stopped: {_one_line(exc)}") from None
             if not _retryable(exc):
@@ -405,15 +512,158 @@ def _warm_price_book() -> None:
     load_price_book()
 
 
-def _swap_in(staging: Path, final: Path, out_root: Path) -> None:
-    """Replace ``final`` by ``staging``; the old report is moved aside first, then removed."""
+# --- the report folder: staging, swap, lock, recovery ----------------------------------------
+#
+# For params stem S in out_root, a run holds the lock file .S.lock, builds into .S.staging-<pid>
+# and swaps it in: S -> .S.old-<pid>, .S.staging-<pid> -> S, then .S.old-<pid> is removed. A run
+# killed between the two renames leaves no S but a whole .S.old-<pid>: the next run into
+# out_root puts it back before anything else. So S is the previous report or the new one,
+# never a mix, and is missing only until the next run.
+
+
+def _staging_path(out_root: Path, stem: str) -> Path:
+    return out_root / f".{stem}.staging-{os.getpid()}"
+
+
+def _backup_path(final: Path) -> Path:
+    return final.parent / f".{final.name}.old-{os.getpid()}"
+
+
+def _lock_path(out_root: Path, stem: str) -> Path:
+    return out_root / f".{stem}.lock"
+
+
+def _shown(path: Path) -> str:
+    """A path as the user reads it: relative to the project when inside it."""
+    path = Path(path)
+    absolute = path.absolute()
+    return str(absolute.relative_to(PROJ_ROOT) if absolute.is_relative_to(PROJ_ROOT) else path)
+
+
+def _swap_in(staging: Path, final: Path, *, after_first_rename=None) -> None:
+    """Replace ``final`` by ``staging``: the old report is renamed aside, the new one renamed into
+    place, then the old one removed. ``after_first_rename()`` is a test's fault injection."""
     if final.exists():
-        backup = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=out_root))
-        os.replace(final, backup / "old")
-        os.replace(staging, final)
+        backup = _backup_path(final)
+        os.rename(final, backup)
+        if after_first_rename is not None:
+            after_first_rename()
+        os.rename(staging, final)
         shutil.rmtree(backup, ignore_errors=True)
     else:
-        os.replace(staging, final)
+        os.rename(staging, final)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of that id exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
+
+
+def recover_report_folder(out_root: Path, stem: str, *, note=None) -> None:
+    """Mend what an interrupted run left of ``out_root/<stem>``; called under the folder's lock.
+
+    A backup (``.<stem>.old-<pid>``) of a run killed between its two renames is renamed back to
+    ``<stem>`` when that is missing, and removed when it is not; staging folders
+    (``.<stem>.staging-<pid>``) are removed. Leftovers of a process still alive (another run
+    whose lock file was removed by hand) are left alone; those of this process are its own
+    earlier run's. ``note(text)`` is told of a restored report.
+    """
+    out_root = Path(out_root)
+    final = out_root / stem
+    pattern = re.compile(rf"\.{re.escape(stem)}\.(staging|old)-(\d+)")
+    backups: list[Path] = []
+    stale: list[Path] = []
+    for entry in sorted(out_root.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        if not match:
+            continue
+        pid = int(match.group(2))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        (backups if match.group(1) == "old" else stale).append(entry)
+    if backups and not final.exists():
+        newest = max(backups, key=lambda p: p.stat().st_mtime)
+        os.rename(newest, final)
+        backups.remove(newest)
+        if note:
+            note(f"costlib: {_shown(final)} was missing (a run was stopped while swapping it); "
+                 "its previous report is restored")
+    for entry in stale + backups:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+@contextmanager
+def report_lock(out_root: Path, stem: str):
+    """Hold ``out_root/.<stem>.lock`` (``flock``, exclusive) while the body runs; removed after.
+
+    Raises
+    ------
+    CostlibError
+        Another run holds it: one line naming the folder, that run's pid and the lock file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield None
+        return
+    path = _lock_path(Path(out_root), stem)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise CostlibError(
+                f"{_shown(Path(out_root) / stem)} is being written by another costlib report "
+                f"(pid {holder}); wait for it or remove {_shown(path)} if no such process") from None
+        # the file may have been removed by the run that held it, just before: lock the new one
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        try:
+            path.unlink(missing_ok=True)  # still held: no run can lock this file any more
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def _termination_is_an_interrupt():
+    """While the body runs in the main thread, SIGTERM raises KeyboardInterrupt, as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTPUTS_DIR,
@@ -444,7 +694,19 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
     list of _Report
         In the order of ``priced``; ``folder`` is set for a built report, ``error`` (one line)
         for a failed one, whose previous report is left as it was.
+
+    Raises
+    ------
+    CostlibError
+        Another run is writing one of the reports (its lock is held); nothing is run.
+    KeyboardInterrupt
+        Ctrl-C or SIGTERM: every kernel is stopped and every staging folder removed; the reports
+        not yet swapped in stay as they were.
+
+    Each report folder is locked (:func:`report_lock`) and mended (:func:`recover_report_folder`)
+    before anything runs, and built in a hidden staging folder beside it.
     """
+    global _KERNELS
     from costlib.lessons.summary import write_summary
     from costlib.whatif.levers import lever_report
 
@@ -467,7 +729,7 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
             return
         report.summary_written.wait()
         if not report.failed.is_set():
-            _swap_in(report.staging, report.final, out_root)
+            _swap_in(report.staging, report.final)
             report.folder = report.final
         else:
             shutil.rmtree(report.staging, ignore_errors=True)
@@ -488,7 +750,8 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
                 progress.started(job.label)
             t0 = time.perf_counter()
             try:
-                run_job(job, execute, note=progress.note if progress else None)
+                run_job(job, execute, note=progress.note if progress else None,
+                        stop=kernels.stopping)
             except _JobFailed as exc:
                 with lock:
                     if report.error is None:
@@ -506,10 +769,32 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
         finally:
             finish(report)
 
+    kernels = _Kernels()
+    previous_kernels, _KERNELS = _KERNELS, kernels
+    try:
+        with ExitStack() as held:
+            for stem in sorted({Path(p).stem for p, _, _ in priced}):
+                held.enter_context(report_lock(out_root, stem))
+            for stem in sorted({Path(p).stem for p, _, _ in priced}):
+                recover_report_folder(out_root, stem, note=progress.note if progress else
+                                      lambda text: print(text, file=sys.stderr))
+            held.enter_context(_termination_is_an_interrupt())
+            _run_pool(priced, out_root, notebooks, jobs, reports, work, run, kernels,
+                      write_summary, lever_report)
+    finally:
+        _KERNELS = previous_kernels
+        kernels.close()
+    return reports
+
+
+def _run_pool(priced, out_root, notebooks, jobs, reports, work, run, kernels, write_summary,
+              lever_report) -> None:
+    """Stage each report, run every job in the pool; on any exit no staging folder is left."""
     try:
         for params_path, params, result in priced:
             params_path = Path(params_path)
-            staging = Path(tempfile.mkdtemp(prefix=f".{params_path.stem}-", dir=out_root))
+            staging = _staging_path(out_root, params_path.stem)
+            staging.mkdir()
             report = _Report(params_path, params, result, staging, out_root / params_path.stem,
                              remaining=len(notebooks))
             reports.append(report)
@@ -531,16 +816,17 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
                             report.summary_written.set()
                     for future in futures:
                         future.result()
-                except BaseException:  # a bug, or Ctrl-C: the jobs not yet started are skipped
+                except BaseException:  # a bug, Ctrl-C or SIGTERM: stop now, swap nothing more
                     for report in reports:
                         report.failed.set()
                         report.summary_written.set()
+                    kernels.stop_all()  # the running notebooks end within a second
+                    pool.shutdown(wait=False, cancel_futures=True)
                     raise
     finally:
         for report in reports:
             if report.staging.exists():
                 shutil.rmtree(report.staging, ignore_errors=True)
-    return reports
 
 
 def build_report(params_path: Path, out_root: Path = OUTPUTS_DIR,
@@ -585,6 +871,9 @@ def build_reports(params_paths: list[Path], out_dir: Path | None = None, *,
     stderr). A report whose notebook failed is not replaced; one line names the params file,
     the notebook and the cell, the other reports are still built, and the exit code is 2.
     Returns 0 when every report was built.
+
+    Ctrl-C or SIGTERM stops the run at once (kernels stopped, staging removed): one line says
+    which reports were kept as they were, and the exit code is :data:`EXIT_INTERRUPTED`.
     """
     from costlib.bill.estimate import estimate
     from costlib.bill.params import load_params
@@ -617,15 +906,44 @@ def build_reports(params_paths: list[Path], out_dir: Path | None = None, *,
         progress.write(f"report for {report.params_path}: {where}/\n{table}\n"
                        f"cheapest: {report.result.cheapest}\n", sys.stdout)
 
+    built: list[Path] = []
+
+    def show_and_count(report: _Report) -> None:
+        if report.folder is not None:
+            built.append(report.params_path)
+        show(report)
+
     try:
         reports = run_reports(priced, out_root, notebooks, jobs=jobs, execute=execute,
-                              progress=progress, on_finished=show)
+                              progress=progress, on_finished=show_and_count)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"costlib: {_interrupted(out_root, [p for p in unique.values() if p not in built])}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         progress.close()
     errors = [r.error for r in reports if r.error]
     for error in errors:
         print(f"costlib: error: {error}", file=sys.stderr)
     return EXIT_USAGE if errors else 0
+
+
+EXIT_INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)."""
+
+
+def _interrupted(out_root: Path, not_built: list[Path]) -> str:
+    """The one line of a stopped run: which report folders were kept, which never existed."""
+    kept = [_shown(out_root / p.stem) for p in not_built if (out_root / p.stem).is_dir()]
+    missing = [_shown(out_root / p.stem) for p in not_built if not (out_root / p.stem).is_dir()]
+    parts = []
+    if kept:
+        parts.append(f"the previous report in {', '.join(kept)} is kept" if len(kept) == 1 else
+                     f"the previous reports in {', '.join(kept)} are kept")
+    if missing:
+        parts.append(f"nothing was written to {', '.join(missing)}")
+    return "interrupted; " + ("; ".join(parts) or "every report was already built")
 
 
 # --- progress --------------------------------------------------------------------------------
