@@ -324,7 +324,8 @@ class _Kernels:
             kwargs = {}
             if transport == "ipc":
                 if self.folder is None:
-                    self.folder = Path(tempfile.mkdtemp(prefix="costlib-kernels-"))
+                    _remove_stale_kernel_folders()
+                    self.folder = Path(tempfile.mkdtemp(prefix=f"costlib-kernels-{os.getpid()}-"))
                 # an absolute path: the kernel runs in notebooks/, the runner elsewhere
                 kwargs["ip"] = str(self.folder / f"k{self._count}")
             km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport=transport, **kwargs)
@@ -352,6 +353,20 @@ class _Kernels:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+def _remove_stale_kernel_folders(tmp: Path | None = None) -> None:
+    """Remove the socket folders (``costlib-kernels-<pid>-*`` in the temporary folder) of runs
+    that were killed; a killed run's kernels exit by themselves (ipykernel polls its parent)."""
+    tmp = Path(tmp or tempfile.gettempdir())
+    for entry in tmp.glob("costlib-kernels-*-*"):
+        match = re.fullmatch(r"costlib-kernels-(\d+)-\w+", entry.name)
+        try:
+            mine = entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid()
+        except (OSError, AttributeError):
+            mine = False
+        if match and mine and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _kill_kernel(km) -> None:
@@ -758,7 +773,8 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
                         report.error = str(exc)
                 report.failed.set()
                 if progress:
-                    outcome = "failed" if exc.cell is None else f"failed at cell {exc.cell}"
+                    outcome = ("stopped" if kernels.stopping.is_set() else "failed"
+                               if exc.cell is None else f"failed at cell {exc.cell}")
                     progress.finished(job.label, time.perf_counter() - t0, outcome)
                 return
             if progress:
