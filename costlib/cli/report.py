@@ -971,7 +971,7 @@ class Progress:
     On a terminal, one line redrawn in place (a bar, the count, the seconds, the running
     notebooks); otherwise one line per notebook as it ends, such as
     ``[3/25] scenario_b_steady: 03_throughput.ipynb done in 6.1 s``. Both end with a line of
-    the total time. Safe to call from several threads.
+    the total time (none when no notebook started). Safe to call from several threads.
     """
 
     WIDTH = 24
@@ -1034,6 +1034,8 @@ class Progress:
             if self._closed.is_set():
                 return
             self._closed.set()
+            if not self.done and not self.running:
+                return  # nothing ran (refused before the first notebook): no total to give
             noun = "notebook" if self.total == 1 else "notebooks"
             at_once = "in sequence" if self.workers == 1 else f"{self.workers} at a time"
             self._print(f"{self.done} of {self.total} {noun} in "
