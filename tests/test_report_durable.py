@@ -328,7 +328,7 @@ def _unshare_works():
         return False
 
 
-@pytest.mark.skipif(not _unshare_works(), reason="needs `unshare -rn` (user and network namespaces)")
+@pytest.mark.skipif(not _unshare_works(), reason="needs `unshare -rn` (user, network namespace)")
 def test_a_report_builds_with_no_network_interface_at_all(tmp_path, monkeypatch):
     monkeypatch.delenv(report.TRANSPORT_ENV, raising=False)
     folder = tmp_path / "nbs"

@@ -3,15 +3,21 @@
 For a params file ``params/<stem>.yaml`` the report is the folder ``outputs/<stem>/`` holding
 ``report.html`` (the one page a manager reads: :mod:`costlib.lessons.summary`), ``summary.json``
 (the estimate contract), ``line_items.csv``, and each executed notebook with an HTML export. A
-report is built in a temporary folder beside the target and swapped in only when every notebook
-ran, so a failed run never leaves a half-written report, and the previous one stays as it was.
+report is built in a hidden staging folder beside the target (``.<stem>.staging-<pid>``) and
+swapped in only when every notebook ran, so a failed run never leaves a half-written report, and
+the previous one stays as it was. A run holds ``.<stem>.lock`` (a second run into that folder is
+refused in one line) and first mends what a killed run left: a report whose swap was cut between
+its two renames is put back from its backup (``.<stem>.old-<pid>``), stale staging is removed.
+Ctrl-C or SIGTERM kills every kernel at once, removes the staging and exits 130; the reports not
+yet swapped in stay as they were. Kernels talk over Unix sockets (:func:`kernel_transport`), so
+a report builds with no network interface at all.
 
 The unit of work is one notebook for one params file. A small pool of threads (``--jobs``,
 default two, or one on a single core) runs those jobs, each in its own kernel; a thread mostly
-waits on its kernel, so two threads keep two cores busy. A kernel that fails to start (two
-kernels starting at once can collide on a port) is started again after a short wait; a cell that
-raises is never run again. Progress goes to stderr: a bar on a terminal, one line a notebook
-otherwise.
+waits on its kernel, so two threads keep two cores busy. A kernel that fails to start (over
+TCP, two kernels starting at once can collide on a port) is started again after a short wait; a
+cell that raises is never run again. Progress goes to stderr: a bar on a terminal, one line a
+notebook otherwise.
 
 Executed notebooks are scrubbed of what changes from run to run (papermill's timestamps and
 durations, kernel start times), so rebuilding an unchanged report rewrites identical bytes,
@@ -268,7 +274,8 @@ def papermill_execute(notebook: Path, target: Path, parameters: dict, *, cwd: Pa
             # every output is in once the last cell has replied: no need to wait for a clean exit
             shutdown_kernel="immediate",
             on_notebook_start=lambda **_: (_KERNELS.check(km), on_kernel_ready()),
-            # ipykernel warns on every start that TCP is unencrypted; it would break the progress bar
+            # over TCP, ipykernel warns on every start that it is unencrypted: it would break the
+            # progress bar
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
 
@@ -284,7 +291,8 @@ def kernel_transport() -> str:
     Over ``ipc`` a report builds with no network interface at all, not even loopback, and two
     kernels never collide on a port. ``COSTLIB_KERNEL_TRANSPORT=tcp`` chooses ports.
     """
-    value = os.environ.get(TRANSPORT_ENV, "").strip().lower() or ("tcp" if os.name == "nt" else "ipc")
+    default = "tcp" if os.name == "nt" else "ipc"
+    value = os.environ.get(TRANSPORT_ENV, "").strip().lower() or default
     if value not in ("ipc", "tcp") or (value == "ipc" and os.name == "nt"):
         valid = "tcp" if os.name == "nt" else "ipc or tcp"
         raise CostlibError(f"environment variable {TRANSPORT_ENV}={value!r} is not a kernel "
@@ -644,7 +652,8 @@ def report_lock(out_root: Path, stem: str):
                 os.close(fd)
             raise CostlibError(
                 f"{_shown(Path(out_root) / stem)} is being written by another costlib report "
-                f"(pid {holder}); wait for it or remove {_shown(path)} if no such process") from None
+                f"(pid {holder}); wait for it or remove {_shown(path)} if no such process"
+            ) from None
         # the file may have been removed by the run that held it, just before: lock the new one
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
@@ -729,6 +738,8 @@ def run_reports(priced: list[tuple[Path, object, object]], out_root: Path = OUTP
     if not notebooks:
         raise CostlibError(f"no notebooks found in {NOTEBOOKS_DIR}")
     jobs = jobs or default_jobs()
+    if execute is papermill_execute:
+        kernel_transport()  # a bad COSTLIB_KERNEL_TRANSPORT is one line before anything runs
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     reports: list[_Report] = []
@@ -904,8 +915,12 @@ def build_reports(params_paths: list[Path], out_dir: Path | None = None, *,
             raise CostlibError(f"{stems[p.stem]} and {p} would both write the report "
                                f"{out_root / p.stem}; rename one")
         stems[p.stem] = p
-    loaded = [(p, load_params(p)) for p in unique.values()]
-    priced = [(p, params, estimate(params)) for p, params in loaded]
+    try:
+        loaded = [(p, load_params(p)) for p in unique.values()]
+        priced = [(p, params, estimate(params)) for p, params in loaded]
+    except KeyboardInterrupt:
+        print(f"costlib: {_interrupted(out_root, list(unique.values()))}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     notebooks = notebook_paths() if notebooks is None else list(notebooks)
     jobs = jobs or default_jobs()
     progress = Progress(len(priced) * len(notebooks), stream=stream, workers=jobs)
