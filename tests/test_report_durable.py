@@ -98,18 +98,21 @@ def a_dead_pid():
     return proc.pid
 
 
-def test_a_run_killed_between_the_two_renames_is_mended_by_the_next_run(tmp_path, nbs):
+class Killed(BaseException):
+    """What a fault injected into the swap raises: the run stops there, as under ``kill -9``."""
+
+
+def kill():
+    raise Killed
+
+
+def test_a_run_killed_between_the_two_renames_is_mended_by_the_next_run(tmp_path, nbs,
+                                                                       monkeypatch):
+    monkeypatch.setattr(report, "_exchange", lambda a, b: False)  # the two-rename swap
     out = tmp_path / "out"
     assert build(out, nbs, "old") == 0
     staging = out / ".default.staging-1"
     shutil.copytree(out / "default", staging)
-
-    class Killed(BaseException):
-        pass
-
-    def kill():
-        raise Killed
-
     with pytest.raises(Killed):
         report._swap_in(staging, out / "default", after_first_rename=kill)
     # the kill left no report folder, only the whole previous report under its backup name
@@ -122,6 +125,32 @@ def test_a_run_killed_between_the_two_renames_is_mended_by_the_next_run(tmp_path
     assert "out/default was missing" in err.getvalue()
     shutil.rmtree(staging)
     assert build(out, nbs, "new") == 0
+    assert mark_of(out / "default") == "new"
+    assert sorted(os.listdir(out)) == ["default"]
+
+
+def _exchange_works(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").touch()
+    return report._exchange(a, b) and (b / "x").exists() and not (a / "x").exists()
+
+
+def test_the_exchange_never_leaves_the_report_folder_missing(tmp_path, nbs):
+    if not _exchange_works(tmp_path):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
+    out = tmp_path / "out"
+    assert build(out, nbs, "old") == 0
+    staging = out / f".default.staging-{os.getpid()}"
+    shutil.copytree(out / "default", staging)
+    (staging / "00_a.ipynb").write_text((staging / "00_a.ipynb").read_text().replace('"old"',
+                                                                                     '"new"'))
+    with pytest.raises(Killed):
+        report._swap_in(staging, out / "default", after_first_rename=kill)
+    assert mark_of(out / "default") == "new"  # swapped in one step
+    assert mark_of(staging) == "old"  # the kill left the old report in the staging folder
+    report.recover_report_folder(out, "default")
     assert mark_of(out / "default") == "new"
     assert sorted(os.listdir(out)) == ["default"]
 

@@ -538,10 +538,12 @@ def _warm_price_book() -> None:
 # --- the report folder: staging, swap, lock, recovery ----------------------------------------
 #
 # For params stem S in out_root, a run holds the lock file .S.lock, builds into .S.staging-<pid>
-# and swaps it in: S -> .S.old-<pid>, .S.staging-<pid> -> S, then .S.old-<pid> is removed. A run
-# killed between the two renames leaves no S but a whole .S.old-<pid>: the next run into
-# out_root puts it back before anything else. So S is the previous report or the new one,
-# never a mix, and is missing only until the next run.
+# and swaps it in: on Linux the two folders are exchanged in one step, then the staging folder
+# (now the old report) is removed. Elsewhere: S -> .S.old-<pid>, .S.staging-<pid> -> S, then
+# .S.old-<pid> is removed; a run killed between the two renames leaves no S but a whole
+# .S.old-<pid>, which the next run into out_root puts back before anything else. So S is the
+# previous report or the new one, never a mix, and (without the exchange) is missing only until
+# the next run.
 
 
 def _staging_path(out_root: Path, stem: str) -> Path:
@@ -563,10 +565,48 @@ def _shown(path: Path) -> str:
     return str(absolute.relative_to(PROJ_ROOT) if absolute.is_relative_to(PROJ_ROOT) else path)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step: Linux ``renameat2(RENAME_EXCHANGE)``.
+
+    Returns False where the system or the file system cannot (another OS, an old kernel or C
+    library, a file system without it); the caller then renames twice.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2  # <fcntl.h>, <linux/fs.h>
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap_in(staging: Path, final: Path, *, after_first_rename=None) -> None:
-    """Replace ``final`` by ``staging``: the old report is renamed aside, the new one renamed into
-    place, then the old one removed. ``after_first_rename()`` is a test's fault injection."""
+    """Replace ``final`` by ``staging``, the old report removed after.
+
+    Where the system can, the two folders are exchanged in one step (:func:`_exchange`): the
+    old report is then in the staging folder, and ``final`` is never missing. Otherwise the
+    old report is renamed aside (``.<stem>.old-<pid>``) and the new one renamed into place; a
+    kill in between is mended by the next run (:func:`recover_report_folder`).
+    ``after_first_rename()`` is a test's fault injection, called after the first step.
+    """
     if final.exists():
+        if _exchange(staging, final):
+            if after_first_rename is not None:
+                after_first_rename()
+            shutil.rmtree(staging, ignore_errors=True)
+            return
         backup = _backup_path(final)
         os.rename(final, backup)
         if after_first_rename is not None:
