@@ -307,6 +307,9 @@ def estimate(params: Params, base_dir: Path | None = None, *, prices=None) -> Es
     """
     from costlib.core.paths import PARAMS_DIR
 
+    if not isinstance(params, Params):
+        raise CostlibError(f"estimate: params must be a Params from load_params(path), got "
+                           f"{type(params).__name__}")
     if base_dir is None:
         source = params.source_path
         base_dir = source.resolve().parent if source is not None else PARAMS_DIR

@@ -29,6 +29,10 @@ OFFER_MAX_BYTES = 1_000_000_000
 or filtered offer is what ``prices refresh --offer`` takes)."""
 
 
+def _article(what: str) -> str:
+    return "an" if what[:1] in "aeiou" else "a"
+
+
 def _size(n: int) -> str:
     return f"{n / 1e6:g} MB"
 
@@ -67,7 +71,7 @@ def read_user_text(path: str | Path, what: str, max_bytes: int, where: str | Non
         raise CostlibError(f"{label}: cannot read the {what} ({type(exc).__name__}: "
                            f"{getattr(exc, 'strerror', None) or exc})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise CostlibError(f"{label}: is a directory; give the path of a {what}")
+        raise CostlibError(f"{label}: is a directory; give the path of {_article(what)} {what}")
     if not stat.S_ISREG(st.st_mode):
         raise CostlibError(f"{label}: is not a regular file (a device, FIFO or socket); give the "
                            f"path of a {what}")
