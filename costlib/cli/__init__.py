@@ -71,14 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _named(message: str, args) -> str:
+    """``message`` prefixed with the params file it is about, when it does not name it.
+
+    Errors found while pricing (a region the tables lack, a model without a price) come from
+    layers that do not know which file was loaded; the command line does.
+    """
+    path = getattr(args, "params", None)
+    if isinstance(path, (list, tuple)):
+        path = path[0] if len(path) == 1 else None
+    if path is None or str(path) in message:
+        return message
+    return f"{path}: {message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``costlib`` console script; returns the exit code."""
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except CostlibError as exc:
-        print(f"costlib: error: {exc.message}", file=sys.stderr)
+        print(f"costlib: error: {_named(exc.message, args)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

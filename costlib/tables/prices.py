@@ -844,5 +844,5 @@ def _build_book_rows(tables_dir, override_path: Path | None, settings: PriceSett
     rows = [{**r, "output_dims": dims.get(r["name"], "") if r["service"] == "bedrock" else ""} for r in rows]
     known_regions = {r["region"] for r in rows}
     if settings.region not in known_regions:
-        raise CostlibError(unknown_name_message("region", settings.region, known_regions, "prices.region"))
+        raise CostlibError("region: " + unknown_name_message("region", settings.region, known_regions))
     return tuple(rows), (), tuple(superseded)
