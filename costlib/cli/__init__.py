@@ -75,12 +75,18 @@ def _named(message: str, args) -> str:
     """``message`` prefixed with the params file it is about, when it does not name it.
 
     Errors found while pricing (a region the tables lack, a model without a price) come from
-    layers that do not know which file was loaded; the command line does.
+    layers that do not know which file was loaded; the command line does. Only messages that
+    start with a key of the params file (``options.x: ...``, ``region: ...``) are prefixed.
     """
     path = getattr(args, "params", None)
     if isinstance(path, (list, tuple)):
         path = path[0] if len(path) == 1 else None
     if path is None or str(path) in message:
+        return message
+    from costlib.bill.params import Params
+
+    head = message.split(":", 1)[0].split(".", 1)[0].split("[", 1)[0].strip()
+    if head not in Params.model_fields:  # a flag or a table, not a key of the params file
         return message
     return f"{path}: {message}"
 

@@ -7,7 +7,8 @@ temporary file renamed into place."""
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 
 
 def register(subparsers) -> None:
@@ -59,7 +60,7 @@ def _cmd_breakeven(args) -> int:
 
         write_atomic(args.chart, chart_svg(breakeven_chart(result)), what="breakeven")
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(_jsonout.dumps(result.to_dict(), indent=2))
     else:
         print(format_breakeven(result))
     return 0

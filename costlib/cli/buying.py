@@ -11,7 +11,8 @@ priced, and the output says what to state.
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 import math
 
 
@@ -71,8 +72,7 @@ def _cmd_buying(args) -> int:
                              spot_as_of=args.spot_as_of, block_days=args.block_days)
               for n in names]
     if args.json:
-        print(json.dumps(_clean({"options": [t.to_dict() for t in tables]}), indent=2,
-                         allow_nan=False))
+        print(_jsonout.dumps(_clean({"options": [t.to_dict() for t in tables]}), indent=2))
     else:
         print("\n\n".join(format_buying(t) for t in tables))
     return 0

@@ -16,7 +16,8 @@ it is the same estimate asked of several regions and takes the same ``--set`` ov
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 from pathlib import Path
 
 FORMATS = ("text", "json", "focus", "xlsx")
@@ -214,13 +215,13 @@ def _cmd_estimate(args) -> int:
         from costlib.whatif.regions import compare_regions, parse_regions
 
         cmp = compare_regions(params, parse_regions(args.regions))
-        text = (json.dumps(cmp.to_dict(), indent=2, default=str) if fmt == "json"
+        text = (_jsonout.dumps(cmp.to_dict(), indent=2, default=str) if fmt == "json"
                 else format_regions(cmp))
         _emit(text, args.out)
         return 0
     result = estimate(params)
     if fmt == "json":
-        _emit(json.dumps(result.to_dict(), indent=2, sort_keys=False, default=str), args.out)
+        _emit(_jsonout.dumps(result.to_dict(), indent=2, sort_keys=False, default=str), args.out)
     elif fmt == "focus":
         from costlib.cli.export import write_focus
 

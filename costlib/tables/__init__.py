@@ -39,6 +39,7 @@ TABLES: dict[str, Path] = {
     "sensitivity_ranges": paths.SENSITIVITY_RANGES_YAML,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,
+    "bedrock_context_windows": paths.BEDROCK_CONTEXT_CSV,
     "prices/imported/bedrock_genai_prices": paths.GENAI_BEDROCK_CSV,
     **{f"prices/{p.stem}": p for p in sorted(paths.PRICES_DIR.glob("*.csv"))},
 }
