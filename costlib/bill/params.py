@@ -512,7 +512,7 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Pa
             if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
                 raise CostlibError(f"{where}: override key {key!r}: expected a dotted key such "
                                    f"as 'workload.avg_rps'")
-        data = apply_overrides(data, overrides)
+        data = apply_overrides(data, overrides, source=f"{where}: --set")
     data, dists = extract_distributions(data, where)
     params = _validate(data, where, dists)
     params._source_path = path

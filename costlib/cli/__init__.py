@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_FILES_A_PARAMS_FILE_NAMES = ("overrides file ", "price table ", "traffic CSV ", "measured curve")
+"""How messages about a file named inside a params file start (its overrides, traffic CSV,
+measured curves): the params file that names it is put in front."""
+
+
 def _named(message: str, args) -> str:
     """``message`` prefixed with the params file it is about, when it does not name it.
 
@@ -78,7 +83,7 @@ def _named(message: str, args) -> str:
     layers that do not know which file was loaded; the command line does. Only messages that
     start with a key of the params file (``options.x: ...``, ``region: ...``) are prefixed.
     """
-    path = getattr(args, "params", None)
+    path = getattr(args, "params", None) or getattr(args, "before", None)
     if isinstance(path, (list, tuple)):
         path = path[0] if len(path) == 1 else None
     if path is None or str(path) in message:
@@ -86,7 +91,8 @@ def _named(message: str, args) -> str:
     from costlib.bill.params import Params
 
     head = message.split(":", 1)[0].split(".", 1)[0].split("[", 1)[0].strip()
-    if head not in Params.model_fields:  # a flag or a table, not a key of the params file
+    named_by_it = message.startswith(_FILES_A_PARAMS_FILE_NAMES)
+    if head not in Params.model_fields and not named_by_it:  # a flag, not the file's
         return message
     return f"{path}: {message}"
 

@@ -52,6 +52,11 @@ def _cmd_breakeven(args) -> int:
                            "give a file name ending in .svg")
     params = load_params(args.params, parse_set_overrides(args.set))
     a, b = args.between
+    from costlib.core.inputs import check_finite
+
+    for flag, value in (("--lo", args.lo), ("--hi", args.hi)):
+        if value is not None:
+            check_finite(value, flag)
     result = breakeven(params, args.key, a, b, lo=args.lo, hi=args.hi, grid=args.grid)
     if args.chart:
         from costlib.cli.diff import write_atomic

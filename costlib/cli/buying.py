@@ -62,6 +62,9 @@ def _cmd_buying(args) -> int:
 
     check_capacity_block_days(args.block_days, "buying: --block-days")
     params = load_params(args.params, parse_set_overrides(args.set))
+    from costlib.bill.estimate import estimate
+
+    estimate(params)  # a file with any option that cannot be priced is refused, as by estimate
     names = [args.option] if args.option else self_hosted_options(params)
     if not names:
         raise CostlibError(f"buying: {args.params} has no self_hosted option")

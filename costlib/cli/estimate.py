@@ -17,6 +17,7 @@ it is the same estimate asked of several regions and takes the same ``--set`` ov
 from __future__ import annotations
 
 from costlib.cli import jsonout as _jsonout
+from costlib.core.errors import CostlibError
 
 from pathlib import Path
 
@@ -215,6 +216,9 @@ def _cmd_estimate(args) -> int:
         from costlib.whatif.regions import compare_regions, parse_regions
 
         cmp = compare_regions(params, parse_regions(args.regions))
+        unknown = [r for r in cmp.results if (r.error or "").startswith("region: unknown region")]
+        if unknown:  # a typo, not a region that lacks some prices
+            raise CostlibError(f"--regions: {unknown[0].error.removeprefix('region: ')}")
         text = (_jsonout.dumps(cmp.to_dict(), indent=2, default=str) if fmt == "json"
                 else format_regions(cmp))
         _emit(text, args.out)

@@ -75,6 +75,9 @@ def _cmd_tiers(args) -> int:
                        "tokens_per_minute_per_model_unit": args.pt_tpm_per_mu,
                        "term": args.pt_term}
     params = load_params(args.params, parse_set_overrides(args.set))
+    from costlib.bill.estimate import estimate
+
+    estimate(params)  # a file with any option that cannot be priced is refused, as by estimate
     result = tier_mix(params, args.option, args.tolerant_share, args.usd_per_1k_tpm_month,
                       provisioned)
     if args.json:

@@ -61,8 +61,7 @@ def read_user_text(path: str | Path, what: str, max_bytes: int, where: str | Non
         raise CostlibError(f"{what}: expected a path (str or pathlib.Path), got "
                            f"{type(path).__name__} {path!r}"[:300])
     p = Path(path)
-    pre = f"{where}: " if where else ""
-    label = f"{pre}{p}"
+    label = str(p) if not where else where if str(p) in where else f"{where} ({p})"
     try:
         st = os.stat(p)
     except FileNotFoundError:

@@ -145,7 +145,8 @@ def read_price_rows(path: Path | str, *, origin: str | None = None) -> list[dict
     path = Path(path)
     where = str(origin or path)
     if not path.exists():
-        raise CostlibError(f"price table {where} not found")
+        raise CostlibError(f"{where}: not found ({path})" if origin
+                           else f"price table {where} not found")
     text = read_user_text(path, "price table", TABLE_MAX_BYTES, where=origin)
     try:
         lines = list(csv.reader(io.StringIO(text, newline="")))
