@@ -297,3 +297,43 @@ def test_valid_name_lists_do_not_repeat_names():
     assert msg.count("us-east-1") == 1 and msg.count("eu-west-1") == 1
     assert closest_names("us-east", ["us-east-1"] * 5) == ["us-east-1"]
 
+
+
+def test_a_numpy_runtime_warning_before_an_error_is_not_shown(monkeypatch, capsys):
+    """The error line is the whole answer: a RuntimeWarning raised on the way is dropped."""
+    import argparse
+    import warnings
+
+    import numpy as np
+
+    import costlib.cli as cli
+
+    def handler(args):
+        with np.errstate(divide="warn"):
+            np.float64(1.0) / np.float64(0.0)
+        warnings.warn("invalid value encountered", RuntimeWarning)
+        raise CostlibError("params/x.yaml: workload.avg_rps: must be a finite number (got inf)")
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(func=handler)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    assert err == "costlib: error: params/x.yaml: workload.avg_rps: must be a finite number (got inf)\n"
+
+
+def test_a_runtime_warning_of_a_run_that_succeeds_is_still_shown(monkeypatch):
+    import argparse
+    import warnings
+
+    import costlib.cli as cli
+
+    def handler(args):
+        warnings.warn("a warning the user should see", RuntimeWarning)
+        return 0
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(func=handler)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    with pytest.warns(RuntimeWarning, match="a warning the user should see"):
+        assert cli.main([]) == 0

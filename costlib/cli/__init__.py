@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from costlib.cli import breakeven as _breakeven
 from costlib.cli import buying as _buying
@@ -100,15 +101,32 @@ def _named(message: str, args) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``costlib`` console script; returns the exit code."""
     args = None
+    held: list = []
+    show = warnings.showwarning
+
+    def hold(message, category, *rest, **kw):
+        """numpy's RuntimeWarnings wait: an error line, if one comes, is the whole answer."""
+        if issubclass(category, RuntimeWarning):
+            held.append((message, category, *rest))
+        else:
+            show(message, category, *rest, **kw)
+
+    warnings.showwarning = hold
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        for w in held:
+            show(*w)
+        return code
     except CostlibError as exc:
         print(f"costlib: error: {_named(exc.message, args)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+    finally:
+        if warnings.showwarning is hold:
+            warnings.showwarning = show
 
 
 if __name__ == "__main__":  # pragma: no cover
