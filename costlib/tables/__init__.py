@@ -16,7 +16,7 @@ and sources. The modules here read and check them:
 :func:`read_table` opens any table by name, as it is in the file, for a reader who wants to look.
 
 >>> sorted(TABLES)[:3]
-['benchmarks', 'benchmarks_load', 'embedding_models']
+['bedrock_context_windows', 'benchmarks', 'benchmarks_load']
 """
 
 from __future__ import annotations
