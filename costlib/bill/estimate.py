@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from costlib.formulas import worksheet
-from costlib.core.errors import CostlibError
+from costlib.core.errors import CostlibError, WholeFileError
 from costlib.bill.context import Context
 from costlib.bill.lineitems import LineItem, OptionOutcome, any_nonzero
 from costlib.bill.options import PRICERS
@@ -167,7 +167,10 @@ class _PriceBookProxy:
             from costlib.tables.prices import load_price_book
 
             settings = self.params.prices.model_copy(update={"region": self.params.region})
-            self._book = load_price_book(settings, base_dir=self.base_dir)
+            try:
+                self._book = load_price_book(settings, base_dir=self.base_dir)
+            except CostlibError as exc:  # about the file's prices, not about one option
+                raise WholeFileError(exc.message) from None
         return self._book
 
     @property
@@ -235,6 +238,8 @@ def price_options(params: Params, traffic: StepFamily, prices, base_dir: Path) -
             if top_level:  # plumbing once per option compared, not again for each route
                 outcome.line_items.extend(price_plumbing(plumbing, ctx, opt, outcome))
             return outcome
+        except WholeFileError:
+            raise
         except CostlibError as exc:
             msg = exc.message
             raise CostlibError(msg if msg.startswith("options.") else f"options.{name}: {msg}") from None
@@ -307,6 +312,9 @@ def estimate(params: Params, base_dir: Path | None = None, *, prices=None) -> Es
     """
     from costlib.core.paths import PARAMS_DIR
 
+    if not isinstance(params, Params):
+        raise CostlibError(f"estimate: params must be a Params from load_params(path), got "
+                           f"{type(params).__name__}")
     if base_dir is None:
         source = params.source_path
         base_dir = source.resolve().parent if source is not None else PARAMS_DIR

@@ -26,6 +26,7 @@ the distribution, by dotted key, in :func:`uncertain_inputs` for the Monte Carlo
 from __future__ import annotations
 
 import copy
+import os
 import types
 import typing
 from pathlib import Path
@@ -38,6 +39,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from costlib.core.names import closest_names
 from costlib.bill.distributions import Distribution, check_support, extract_distributions
 from costlib.core.errors import CostlibError
+from costlib.core.inputs import PARAMS_MAX_BYTES, read_user_text
 from costlib.core.schema import Strict, field_bounds
 from costlib.bill.options import KINDS, Option
 from costlib.bill.options import ManagedApiOption, ProvisionedOption, RouterOption, SelfHostedOption
@@ -427,6 +429,8 @@ def _one_line(err: dict, data: dict, where: str) -> str:
         return f"{where}: {key}: missing 'kind'; valid kinds: {', '.join(KINDS)}"
     msg = err.get("msg", "invalid value")
     value = err.get("input")
+    if etype == "finite_number":
+        return f"{where}: {key}: must be a finite number (got {value!r})"
     if etype == "value_error":  # a cross-field check of ours: its message says it all
         return f"{where}: {key}: {msg.removeprefix('Value error, ')}"
     shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
@@ -436,6 +440,21 @@ def _one_line(err: dict, data: dict, where: str) -> str:
 def _ordered(errors: list[dict]) -> list[dict]:
     """Unknown keys first: a misspelt key also shows up as the right key 'missing'."""
     return sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
+
+
+MAX_DEPTH = 40
+"""Deepest nesting a params file may have (the schema needs about 6)."""
+
+
+def _depth(data: Any, level: int = 0) -> int:
+    """How deeply ``data`` nests mappings and lists (stops counting past :data:`MAX_DEPTH`)."""
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(data, dict):
+        return max((_depth(v, level + 1) for v in data.values()), default=level + 1)
+    if isinstance(data, list):
+        return max((_depth(v, level + 1) for v in data), default=level + 1)
+    return level
 
 
 def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Params:
@@ -457,23 +476,43 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Pa
     CostlibError
         One line naming the file, the key, what is wrong and what would be valid.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise CostlibError(f"load_params: path must be a str or pathlib.Path of a params file, "
+                           f"got {type(path).__name__}")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise CostlibError(f"load_params: overrides must be a dict of {{'dotted.key': value}}, "
+                           f"got {type(overrides).__name__}")
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        near = closest_names(path.name, [p.name for p in path.parent.glob("*.yaml")])
+    if not path.exists() and not path.is_symlink():
+        try:
+            near = closest_names(path.name, [p.name for p in path.parent.glob("*.yaml")])
+        except OSError:
+            near = []
         hint = f"; closest: {', '.join(near)}" if near else ""
         raise CostlibError(f"{where}: no such params file{hint}")
+    text = read_user_text(path, "params file", PARAMS_MAX_BYTES)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise CostlibError(f"{where}: not valid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise CostlibError(f"{where}: nested too deeply to read; a params file is a few levels "
+                           f"of mappings") from None
+    if _depth(data) > MAX_DEPTH:
+        raise CostlibError(f"{where}: nested more than {MAX_DEPTH} levels deep; a params file is "
+                           f"a few levels of mappings")
     if not isinstance(data, dict):
         raise CostlibError(f"{where}: expected a mapping of keys (workload:, options:, ...)")
     if overrides:
-        data = apply_overrides(data, overrides)
+        for key in overrides:
+            if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
+                raise CostlibError(f"{where}: override key {key!r}: expected a dotted key such "
+                                   f"as 'workload.avg_rps'")
+        data = apply_overrides(data, overrides, source=f"{where}: --set")
     data, dists = extract_distributions(data, where)
     params = _validate(data, where, dists)
     params._source_path = path

@@ -70,7 +70,7 @@ class TrafficSettings(Strict):
     shape: Literal["steady", "diurnal", "bursty", "csv"] = "steady"
     days: int = Field(7, ge=1, le=366)
     step_s: int = Field(60, ge=1, le=60)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     peak_rps: float | None = Field(None, gt=0)
     base_rps: float | None = Field(None, ge=0)
     spikes_per_day: int | None = Field(None, ge=1)

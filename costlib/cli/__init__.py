@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from costlib.cli import breakeven as _breakeven
 from costlib.cli import buying as _buying
@@ -71,17 +72,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_FILES_A_PARAMS_FILE_NAMES = ("overrides file ", "price table ", "traffic CSV ", "measured curve")
+"""How messages about a file named inside a params file start (its overrides, traffic CSV,
+measured curves): the params file that names it is put in front."""
+
+
+def _named(message: str, args) -> str:
+    """``message`` prefixed with the params file it is about, when it does not name it.
+
+    Errors found while pricing (a region the tables lack, a model without a price) come from
+    layers that do not know which file was loaded; the command line does. Only messages that
+    start with a key of the params file (``options.x: ...``, ``region: ...``) are prefixed.
+    """
+    path = getattr(args, "params", None) or getattr(args, "before", None)
+    if isinstance(path, (list, tuple)):
+        path = path[0] if len(path) == 1 else None
+    if path is None or str(path) in message:
+        return message
+    from costlib.bill.params import Params
+
+    head = message.split(":", 1)[0].split(".", 1)[0].split("[", 1)[0].strip()
+    named_by_it = message.startswith(_FILES_A_PARAMS_FILE_NAMES)
+    if head not in Params.model_fields and not named_by_it:  # a flag, not the file's
+        return message
+    return f"{path}: {message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``costlib`` console script; returns the exit code."""
+    args = None
+    held: list = []
+    show = warnings.showwarning
+
+    def hold(message, category, *rest, **kw):
+        """numpy's RuntimeWarnings wait: an error line, if one comes, is the whole answer."""
+        if issubclass(category, RuntimeWarning):
+            held.append((message, category, *rest))
+        else:
+            show(message, category, *rest, **kw)
+
+    warnings.showwarning = hold
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        for w in held:
+            show(*w)
+        return code
     except CostlibError as exc:
-        print(f"costlib: error: {exc.message}", file=sys.stderr)
+        print(f"costlib: error: {_named(exc.message, args)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+    finally:
+        if warnings.showwarning is hold:
+            warnings.showwarning = show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,8 @@ temporary file renamed into place."""
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 
 
 def register(subparsers) -> None:
@@ -51,6 +52,11 @@ def _cmd_breakeven(args) -> int:
                            "give a file name ending in .svg")
     params = load_params(args.params, parse_set_overrides(args.set))
     a, b = args.between
+    from costlib.core.inputs import check_finite
+
+    for flag, value in (("--lo", args.lo), ("--hi", args.hi)):
+        if value is not None:
+            check_finite(value, flag)
     result = breakeven(params, args.key, a, b, lo=args.lo, hi=args.hi, grid=args.grid)
     if args.chart:
         from costlib.cli.diff import write_atomic
@@ -59,7 +65,7 @@ def _cmd_breakeven(args) -> int:
 
         write_atomic(args.chart, chart_svg(breakeven_chart(result)), what="breakeven")
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(_jsonout.dumps(result.to_dict(), indent=2))
     else:
         print(format_breakeven(result))
     return 0

@@ -11,7 +11,8 @@ priced, and the output says what to state.
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 import math
 
 
@@ -61,6 +62,9 @@ def _cmd_buying(args) -> int:
 
     check_capacity_block_days(args.block_days, "buying: --block-days")
     params = load_params(args.params, parse_set_overrides(args.set))
+    from costlib.bill.estimate import estimate
+
+    estimate(params)  # a file with any option that cannot be priced is refused, as by estimate
     names = [args.option] if args.option else self_hosted_options(params)
     if not names:
         raise CostlibError(f"buying: {args.params} has no self_hosted option")
@@ -71,8 +75,7 @@ def _cmd_buying(args) -> int:
                              spot_as_of=args.spot_as_of, block_days=args.block_days)
               for n in names]
     if args.json:
-        print(json.dumps(_clean({"options": [t.to_dict() for t in tables]}), indent=2,
-                         allow_nan=False))
+        print(_jsonout.dumps(_clean({"options": [t.to_dict() for t in tables]}), indent=2))
     else:
         print("\n\n".join(format_buying(t) for t in tables))
     return 0

@@ -13,7 +13,8 @@ handler, so ``costlib --help`` stays light.
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 import math
 import os
 import tempfile
@@ -212,7 +213,7 @@ def _cmd_diff(args) -> int:
     fmt = "json" if args.json else args.format
     if fmt == "json":
         out = {"before": before_label, "after": after_label, **diff_to_dict(before, after)}
-        text = json.dumps(out, indent=2, default=str)
+        text = _jsonout.dumps(out, indent=2, default=str)
     elif fmt == "html":
         text = format_diff_html(before, after, before_label, after_label, show_all=args.all)
     else:

@@ -16,7 +16,9 @@ it is the same estimate asked of several regions and takes the same ``--set`` ov
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+from costlib.core.errors import CostlibError
+
 from pathlib import Path
 
 FORMATS = ("text", "json", "focus", "xlsx")
@@ -214,13 +216,16 @@ def _cmd_estimate(args) -> int:
         from costlib.whatif.regions import compare_regions, parse_regions
 
         cmp = compare_regions(params, parse_regions(args.regions))
-        text = (json.dumps(cmp.to_dict(), indent=2, default=str) if fmt == "json"
+        unknown = [r for r in cmp.results if (r.error or "").startswith("region: unknown region")]
+        if unknown:  # a typo, not a region that lacks some prices
+            raise CostlibError(f"--regions: {unknown[0].error.removeprefix('region: ')}")
+        text = (_jsonout.dumps(cmp.to_dict(), indent=2, default=str) if fmt == "json"
                 else format_regions(cmp))
         _emit(text, args.out)
         return 0
     result = estimate(params)
     if fmt == "json":
-        _emit(json.dumps(result.to_dict(), indent=2, sort_keys=False, default=str), args.out)
+        _emit(_jsonout.dumps(result.to_dict(), indent=2, sort_keys=False, default=str), args.out)
     elif fmt == "focus":
         from costlib.cli.export import write_focus
 

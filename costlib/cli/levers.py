@@ -8,6 +8,8 @@ with the reason. ``--json`` prints the same rows as one JSON object.
 
 from __future__ import annotations
 
+from costlib.cli import jsonout as _jsonout
+
 import json
 import math
 
@@ -49,7 +51,7 @@ def _cmd_levers(args) -> int:
     report = lever_report(params)
     if args.json:
         records = json.loads(report.to_json(orient="records"))
-        print(json.dumps({"title": params.title, "levers": records}, indent=2))
+        print(_jsonout.dumps({"title": params.title, "levers": records}, indent=2))
     else:
         print(format_levers(params.title, report))
     return 0

@@ -70,15 +70,25 @@ def _settings(params: Path | None, region: str | None = None, as_of: date | None
     base_dir = None
     settings = PriceSettings()
     if params is not None:
+        from costlib.core.inputs import PARAMS_MAX_BYTES, read_user_text
+
+        if not params.exists():
+            raise CostlibError(f"params file {params} not found")
+        text = read_user_text(params, "params file", PARAMS_MAX_BYTES)
         try:
-            doc = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise CostlibError(f"params file {params} not found") from None
+            doc = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             raise CostlibError(f"{params}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise CostlibError(f"{params}: nested too deeply to read; a params file is a few "
+                               f"levels of mappings") from None
         if not isinstance(doc, dict):
             raise CostlibError(f"{params}: expected a mapping at the top level")
-        settings = price_settings(doc.get("prices"), where=str(params))
+        block = doc.get("prices")
+        if block is not None and not isinstance(block, dict):
+            raise CostlibError(f"{params}: prices: expected a mapping (region:, as_of:, "
+                               f"overrides_file:, discounts_pct:), got {type(block).__name__}")
+        settings = price_settings(block, where=str(params))
         base_dir = params.parent
     update = {k: v for k, v in {"region": region, "as_of": as_of}.items() if v is not None}
     return settings.model_copy(update=update), base_dir

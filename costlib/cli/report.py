@@ -42,6 +42,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from costlib.cli.outpath import check_report_out
 from costlib.core.errors import EXIT_USAGE, CostlibError
 from costlib.core.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PACKAGE_DIR, PROJ_ROOT
 
@@ -76,7 +77,7 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=_jobs_arg, default=None, metavar="N",
                    help=f"notebooks run at once (default: {default_jobs()}; 1: in sequence)")
     p.set_defaults(func=lambda args: build_reports([Path(p) for p in args.params],
-                                                  out_dir=Path(args.out) if args.out else None,
+                                                  out_dir=check_report_out(args.out) if args.out else None,
                                                   jobs=args.jobs))
 
 

@@ -8,7 +8,8 @@ each end, the swing in USD and as a share of today's total, and where the range 
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 
 
 def register(subparsers) -> None:
@@ -72,7 +73,7 @@ def _cmd_sensitivity(args) -> int:
     params = load_params(args.params, parse_set_overrides(args.set))
     result = tornado(params, args.option)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        print(_jsonout.dumps(result.to_dict(), indent=2))
     else:
         print(format_tornado(result, args.top))
     return 0

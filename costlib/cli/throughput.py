@@ -18,8 +18,9 @@ Examples::
 
 from __future__ import annotations
 
+from costlib.cli import jsonout as _jsonout
+
 import argparse
-import json
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -108,7 +109,7 @@ def handler(args) -> int:
                        bounds=bounds or None, engine=args.engine, prompt_cv=args.prompt_cv,
                        tensor_parallel=args.tensor_parallel)
     if args.json:
-        print(json.dumps(sp.to_dict(), indent=2, default=str))
+        print(_jsonout.dumps(sp.to_dict(), indent=2, default=str))
     else:
         print(format_point(sp))
     return 0

@@ -10,7 +10,8 @@ tables for the model, or no Reserved-tier or model-unit price stated (none is pu
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 
 
 def register(subparsers) -> None:
@@ -74,10 +75,13 @@ def _cmd_tiers(args) -> int:
                        "tokens_per_minute_per_model_unit": args.pt_tpm_per_mu,
                        "term": args.pt_term}
     params = load_params(args.params, parse_set_overrides(args.set))
+    from costlib.bill.estimate import estimate
+
+    estimate(params)  # a file with any option that cannot be priced is refused, as by estimate
     result = tier_mix(params, args.option, args.tolerant_share, args.usd_per_1k_tpm_month,
                       provisioned)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=float))
+        print(_jsonout.dumps(result.to_dict(), indent=2, default=float))
     else:
         print(format_tiers(result))
     return 0

@@ -4,7 +4,8 @@ P10/P50/P90 of every option's monthly bill and the probability that each is the 
 
 from __future__ import annotations
 
-import json
+from costlib.cli import jsonout as _jsonout
+
 
 
 def register(subparsers) -> None:
@@ -49,7 +50,7 @@ def _cmd_uncertainty(args) -> int:
     params = load_params(args.params, parse_set_overrides(args.set))
     mc = monte_carlo(params, draws=args.draws, seed=args.seed, levels=args.levels)
     if args.json:
-        print(json.dumps(mc.to_dict(), indent=2, allow_nan=False))
+        print(_jsonout.dumps(mc.to_dict(), indent=2))
     else:
         print(format_monte_carlo(mc))
     return 0

@@ -26,3 +26,8 @@ class CostlibError(Exception):
     @property
     def message(self) -> str:
         return self.args[0]
+
+
+class WholeFileError(CostlibError):
+    """A :class:`CostlibError` about the whole params file (its region, its price overrides),
+    which a pricer must not report under one option's key."""

@@ -17,16 +17,16 @@ def closest_names(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     if not hits:
         prefix = str(name).lower().split(".")[0][:3]
         hits = [k for k in lower if k.startswith(prefix)][:n]
-    return [lower[h] for h in hits]
+    return list(dict.fromkeys(lower[h] for h in hits))
 
 
 def unknown_name_message(what: str, name: str, valid: Iterable[str], where: str = "") -> str:
     """``"unknown instance 'p4.24xl' in params/x.yaml; closest: p4d.24xlarge, ..."``."""
-    valid = list(valid)
+    valid = sorted(set(map(str, valid)))
     near = closest_names(name, valid)
     loc = f" in {where}" if where else ""
     if near:
         hint = "closest valid: " + ", ".join(near)
     else:
-        hint = f"valid: {', '.join(sorted(valid)[:8])}{' ...' if len(valid) > 8 else ''}"
+        hint = f"valid: {', '.join(valid[:8])}{' ...' if len(valid) > 8 else ''}"
     return f"unknown {what} {name!r}{loc}; {hint}"

@@ -25,6 +25,8 @@ SCENARIOS_YAML = DATA_DIR / "scenarios.yaml"
 SENSITIVITY_RANGES_YAML = DATA_DIR / "sensitivity_ranges.yaml"
 """Default low and high values of the sensitivity (tornado) inputs, each with its reason."""
 GENAI_ASOF_CSV = PRICES_META_DIR / "genai_prices_asof.csv"
+BEDROCK_CONTEXT_CSV = PRICES_META_DIR / "bedrock_context_windows.csv"
+"""The context windows of Bedrock models genai-prices records [tokens]."""
 EMBEDDINGS_CSV = PRICES_META_DIR / "embedding_models.csv"
 GENAI_BEDROCK_CSV = PRICES_IMPORTED_DIR / "bedrock_genai_prices.csv"
 """The Bedrock per-token rows of the pinned genai-prices package, written by

@@ -13,7 +13,7 @@ class Strict(BaseModel):
     one a report was priced from.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def field_bounds(info) -> dict:

@@ -629,12 +629,17 @@ def read_profile_csv(path: Path | str) -> TrafficProfile:
     """
     import pandas as pd
 
+    import io
+
+    from costlib.core.inputs import TABLE_MAX_BYTES, read_user_text
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CostlibError(f"traffic CSV {path}: file not found")
+    text = read_user_text(path, "traffic CSV", TABLE_MAX_BYTES)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                         encoding="utf-8-sig")
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
     except Exception as exc:  # pandas parser errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CostlibError(f"traffic CSV {path}: cannot be read as CSV ({first})") from None

@@ -16,7 +16,7 @@ and sources. The modules here read and check them:
 :func:`read_table` opens any table by name, as it is in the file, for a reader who wants to look.
 
 >>> sorted(TABLES)[:3]
-['benchmarks', 'benchmarks_load', 'embedding_models']
+['bedrock_context_windows', 'benchmarks', 'benchmarks_load']
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ TABLES: dict[str, Path] = {
     "sensitivity_ranges": paths.SENSITIVITY_RANGES_YAML,
     "embedding_models": paths.EMBEDDINGS_CSV,
     "genai_prices_asof": paths.GENAI_ASOF_CSV,
+    "bedrock_context_windows": paths.BEDROCK_CONTEXT_CSV,
     "prices/imported/bedrock_genai_prices": paths.GENAI_BEDROCK_CSV,
     **{f"prices/{p.stem}": p for p in sorted(paths.PRICES_DIR.glob("*.csv"))},
 }

@@ -260,3 +260,27 @@ def bedrock_table_origin(path: Path | str | None = None) -> str:
     return f"{IMPORT_ORIGIN} ({shown})"
 
 
+
+
+_CONTEXT_WINDOWS: dict[str, int] | None = None
+
+
+def bedrock_context_window(model: str) -> int | None:
+    """The context window of a Bedrock model [tokens], or None when the tables do not know it.
+
+    Read from ``prices/meta/bedrock_context_windows.csv`` (made from genai-prices' ``aws.yml``,
+    the source of the imported Bedrock prices). A cross-region profile prefix (``us.``, ``eu.``,
+    ``apac.``, ``global.``) is stripped; a model the table lacks gives None, and nothing is checked
+    for it (no window is invented).
+    """
+    global _CONTEXT_WINDOWS
+    if _CONTEXT_WINDOWS is None:
+        from costlib.core.paths import BEDROCK_CONTEXT_CSV
+
+        with open(BEDROCK_CONTEXT_CSV, newline="", encoding="utf-8") as f:
+            _CONTEXT_WINDOWS = {r["model"]: int(r["context_window_tokens"]) for r in csv.DictReader(f)}
+    name = str(model)
+    for cand in (name, name.split(".", 1)[-1], "regional." + name, "regional." + name.split(".", 1)[-1]):
+        if cand in _CONTEXT_WINDOWS:
+            return _CONTEXT_WINDOWS[cand]
+    return None

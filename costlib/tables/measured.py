@@ -20,6 +20,7 @@ so in ``percentile_used``. Fleet sizing then uses the largest measured concurren
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,23 @@ def _num(d: dict, key: str, path: Path, required=True):
             raise CostlibError(f"{path}: key {key!r} is missing; is this a vLLM --save-result JSON?")
         return None
     try:
-        return float(v)
-    except (TypeError, ValueError):
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
         raise CostlibError(f"{path}: key {key!r} has value {v!r}; expected a number") from None
+    if isinstance(v, bool) or not math.isfinite(x) or x < 0:
+        raise CostlibError(f"{path}: key {key!r} has value {v!r}; expected a finite number, 0 or more")
+    return x
+
+
+def _concurrency(v, path: Path) -> int:
+    """A measured point's concurrency: a whole number, 1 or more."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
+        x = float("nan")
+    if isinstance(v, bool) or not math.isfinite(x) or x < 1 or x != int(x):
+        raise CostlibError(f"{path}: concurrency {v!r} must be a whole number, 1 or more")
+    return int(x)
 
 
 def _pick_pct(d: dict, metric: str) -> tuple[float | None, int]:
@@ -90,7 +105,7 @@ def parse_vllm(path) -> MeasuredPoint:
                            "--metric-percentiles 95,99")
     mean_e2e = _num(d, "mean_e2el_ms", path, required=False)
     return MeasuredPoint(
-        concurrency=int(float(conc)), output_tokens_per_s=out_tps, total_tokens_per_s=tot,
+        concurrency=_concurrency(conc, path), output_tokens_per_s=out_tps, total_tokens_per_s=tot,
         mean_ttft_ms=_num(d, "mean_ttft_ms", path), p95_ttft_ms=ttft95,
         mean_e2e_latency_ms=mean_e2e if mean_e2e is not None else float("nan"),
         p95_e2e_latency_ms=e2e95 if e2e95 is not None else float("nan"),
@@ -139,7 +154,7 @@ def parse_genai_perf(path) -> MeasuredPoint:
         e2e95 = _stat(d, "request_latency", path, "p99")
         tpot95 = _stat(d, "inter_token_latency", path, "p99", required=False)
     return MeasuredPoint(
-        concurrency=int(conc), output_tokens_per_s=out_tps, total_tokens_per_s=out_tps * (isl + osl) / osl,
+        concurrency=_concurrency(conc, path), output_tokens_per_s=out_tps, total_tokens_per_s=out_tps * (isl + osl) / osl,
         mean_ttft_ms=_stat(d, "time_to_first_token", path), p95_ttft_ms=ttft95,
         mean_e2e_latency_ms=_stat(d, "request_latency", path), p95_e2e_latency_ms=e2e95,
         mean_tpot_ms=_stat(d, "inter_token_latency", path), percentile_used=pct, source_file=str(path),
@@ -149,10 +164,15 @@ def parse_genai_perf(path) -> MeasuredPoint:
 def _load_json(path: Path) -> dict:
     if not path.exists():
         raise CostlibError(f"{path}: measured-curve file not found")
+    from costlib.core.inputs import TABLE_MAX_BYTES, read_user_text
+
+    text = read_user_text(path, "measured-curve file", TABLE_MAX_BYTES)
     try:
-        d = json.loads(path.read_text())
+        d = json.loads(text)
     except json.JSONDecodeError as e:
         raise CostlibError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise CostlibError(f"{path}: nested too deeply to be a benchmark result file") from None
     if not isinstance(d, dict):
         raise CostlibError(f"{path}: expected a JSON object at the top level")
     return d

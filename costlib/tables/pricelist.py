@@ -27,13 +27,13 @@ import json
 import math
 import os
 import tempfile
-import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from costlib.core.errors import CostlibError
+from costlib.core.inputs import OFFER_MAX_BYTES, read_user_text
 from costlib.core.paths import PRICES_DIR
 from costlib.tables.price_schema import KEY, TABLE_COLUMNS, _frame, decimal_text
 from costlib.tables.prices import check_prices, read_price_csv, table_files
@@ -92,18 +92,53 @@ def _map_product(offer_code: str, product: dict) -> tuple[str, str, str] | None:
 def _load(offer) -> tuple[dict, str]:
     if isinstance(offer, dict):
         return offer, "offer dict"
+    if not isinstance(offer, (str, os.PathLike)):
+        raise CostlibError(f"offer: expected the path of an offer file (str or Path) or its parsed "
+                           f"JSON (dict), got {type(offer).__name__}")
     text = str(offer)
-    if text.startswith(("http://", "https://")):
-        with urllib.request.urlopen(text, timeout=120) as resp:  # only the CLI passes URLs
-            return json.load(resp), text
+    if text.startswith(("http://", "https://", "ftp://", "file://")):
+        raise CostlibError(f"offer {text}: costlib does not download; fetch the offer file first "
+                           f"(curl -o offer.json {text}) and pass its path")
     path = Path(text)
+    if not path.exists():
+        raise CostlibError(f"offer file {path} not found")
+    raw = read_user_text(path, "offer file", OFFER_MAX_BYTES)
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f), str(path)
-    except FileNotFoundError:
-        raise CostlibError(f"offer file {path} not found") from None
+        return json.loads(raw, parse_constant=_no_constant), str(path)
     except json.JSONDecodeError as exc:
         raise CostlibError(f"offer file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise CostlibError(f"offer file {path}: nested too deeply to be an AWS offer file") from None
+    except ValueError as exc:
+        raise CostlibError(f"offer file {path}: {exc}") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows; prices must be finite")
+
+
+def _mapping(value, where: str, key: str) -> dict:
+    """``value`` if it is a JSON object, else one line naming the key."""
+    if not isinstance(value, dict):
+        raise CostlibError(f"{where}: {key}: expected a JSON object, got "
+                           f"{type(value).__name__}; not an AWS Price List offer file")
+    return value
+
+
+def _range(value, where: str, key: str, default: float) -> float:
+    """A beginRange/endRange: a number, ``"Inf"`` or blank (``default``)."""
+    if value is None or value == "":
+        return default
+    if value == "Inf":
+        return math.inf
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise CostlibError(f"{where}: {key}: {value!r} is not a number; expected digits or "
+                           f"'Inf'") from None
+    if math.isnan(x) or x < 0 or (math.isinf(x) and key.endswith("beginRange")):
+        raise CostlibError(f"{where}: {key}: {value!r} must be a non-negative number")
+    return x
 
 
 def parse_offer(path_or_dict) -> pd.DataFrame:
@@ -121,27 +156,50 @@ def parse_offer(path_or_dict) -> pd.DataFrame:
         attribute ``unmatched`` (``df.attrs``) counts on-demand SKUs not mapped.
     """
     offer, where = _load(path_or_dict)
+    _mapping(offer, where, "(top level)")
     for field in ("offerCode", "publicationDate", "products", "terms"):
         if field not in offer:
             raise CostlibError(f"{where}: not an AWS Price List offer file (no {field!r})")
     code = offer["offerCode"]
+    if not isinstance(code, str):
+        raise CostlibError(f"{where}: offerCode: expected a string such as 'AmazonEC2', got "
+                           f"{type(code).__name__}")
     try:
         published = datetime.fromisoformat(offer["publicationDate"].replace("Z", "+00:00")).date()
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, TypeError):
         raise CostlibError(f"{where}: publicationDate {offer['publicationDate']!r} is not a timestamp") from None
     source = where if where.startswith("http") else f"AWS Price List bulk offer {code} version {offer.get('version', '?')}"
-    on_demand = offer["terms"].get("OnDemand", {})
+    terms_all = _mapping(offer["terms"], where, "terms")
+    products = _mapping(offer["products"], where, "products")
+    on_demand = _mapping(terms_all.get("OnDemand", {}), where, "terms.OnDemand")
     rows, unmatched = [], 0
     for sku, terms in on_demand.items():
-        product = offer["products"].get(sku)
+        terms = _mapping(terms, where, f"terms.OnDemand.{sku}")
+        product = products.get(sku)
+        if product is not None:
+            product = _mapping(product, where, f"products.{sku}")
+            attrs = _mapping(product.get("attributes", {}), where, f"products.{sku}.attributes")
+            bad = [k for k, v in attrs.items() if not isinstance(v, str)]
+            if bad:
+                raise CostlibError(f"{where}: products.{sku}.attributes.{bad[0]}: expected a "
+                                   f"string, got {type(attrs[bad[0]]).__name__}")
+            if not isinstance(product.get("productFamily", ""), str):
+                raise CostlibError(f"{where}: products.{sku}.productFamily: expected a string")
         mapped = _map_product(code, product) if product else None
         region = _region(product.get("attributes", {})) if product else None
         if mapped is None or region is None:
             unmatched += 1
             continue
         service, name, dimension = mapped
-        for term in terms.values():
-            for dim in term.get("priceDimensions", {}).values():
+        for tkey, term in terms.items():
+            at = f"terms.OnDemand.{sku}.{tkey}"
+            term = _mapping(term, where, at)
+            dims = _mapping(term.get("priceDimensions", {}), where, f"{at}.priceDimensions")
+            for dkey, dim in dims.items():
+                dat = f"{at}.priceDimensions.{dkey}"
+                dim = _mapping(dim, where, dat)
+                if not isinstance(dim.get("unit"), (str, type(None))):
+                    raise CostlibError(f"{where}: {dat}.unit: expected a string such as 'Hrs'")
                 unit = UNIT_MAP.get(dim.get("unit"))
                 if unit is None:
                     raise CostlibError(f"{where}: SKU {sku} has unknown price unit {dim.get('unit')!r}")
@@ -151,9 +209,8 @@ def parse_offer(path_or_dict) -> pd.DataFrame:
                     raise CostlibError(f"{where}: SKU {sku} has no numeric USD price") from None
                 if not math.isfinite(usd) or usd < 0:
                     raise CostlibError(f"{where}: SKU {sku} has price {usd!r}")
-                begin = float(dim.get("beginRange", "0") or 0)
-                end_text = dim.get("endRange", "Inf") or "Inf"
-                end = math.inf if end_text == "Inf" else float(end_text)
+                begin = _range(dim.get("beginRange"), where, f"{dat}.beginRange", 0.0)
+                end = _range(dim.get("endRange"), where, f"{dat}.endRange", math.inf)
                 rows.append(
                     {
                         "service": service, "name": name, "dimension": dimension, "region": region,

@@ -34,6 +34,7 @@ table` and :meth:`PriceBook.used` build pandas frames, for the lessons and ``cos
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 from datetime import date
@@ -46,6 +47,7 @@ from pydantic import Field, ValidationError, field_validator
 from costlib.core import cache
 from costlib.core.names import unknown_name_message
 from costlib.core.errors import CostlibError
+from costlib.core.inputs import TABLE_MAX_BYTES, read_user_text
 from costlib.core.schema import Strict
 from costlib.core.paths import EMBEDDINGS_CSV, GENAI_BEDROCK_CSV, PRICES_DIR
 from costlib.tables.genai import GENAI_PRICES_VERSION, bedrock_table_origin
@@ -142,11 +144,14 @@ def read_price_rows(path: Path | str, *, origin: str | None = None) -> list[dict
     """
     path = Path(path)
     where = str(origin or path)
+    if not path.exists():
+        raise CostlibError(f"{where}: not found ({path})" if origin
+                           else f"price table {where} not found")
+    text = read_user_text(path, "price table", TABLE_MAX_BYTES, where=origin)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            lines = list(csv.reader(f))
-    except FileNotFoundError:
-        raise CostlibError(f"price table {where} not found") from None
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise CostlibError(f"{where}: not a valid CSV file ({exc})") from None
     header = [h.strip() for h in lines[0]] if lines else []
     records = [dict(zip(header, line, strict=False)) | ({None: line[len(header):]} if len(line) > len(header) else {})
                for line in lines[1:] if any(cell.strip() for cell in line)]
@@ -840,5 +845,5 @@ def _build_book_rows(tables_dir, override_path: Path | None, settings: PriceSett
     rows = [{**r, "output_dims": dims.get(r["name"], "") if r["service"] == "bedrock" else ""} for r in rows]
     known_regions = {r["region"] for r in rows}
     if settings.region not in known_regions:
-        raise CostlibError(unknown_name_message("region", settings.region, known_regions, "prices.region"))
+        raise CostlibError("region: " + unknown_name_message("region", settings.region, known_regions))
     return tuple(rows), (), tuple(superseded)

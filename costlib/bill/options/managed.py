@@ -313,6 +313,25 @@ def tolerant_mode(ctx: Context, name: str, opt: ManagedApiOption, model: str) ->
     return modes[int(np.argmin(costs))]  # flex first: a tie goes to flex
 
 
+def _check_context_window(name: str, model: str, w) -> None:
+    """Raise when a request (prompt plus output cap) exceeds the model's context window.
+
+    Only for models whose window the tables record
+    (:func:`costlib.tables.genai.bedrock_context_window`); others are not checked.
+    """
+    from costlib.tables.genai import bedrock_context_window
+
+    window = bedrock_context_window(model)
+    if window is None:
+        return
+    cap = w.max_output_tokens if w.max_output_tokens is not None else w.out_tokens
+    need = float(np.max(np.asarray(w.in_tokens, dtype=float) + np.asarray(cap, dtype=float)))
+    if need > window:
+        raise CostlibError(f"options.{name}: workload.in_tokens + output cap = {need:.6g} tokens "
+                           f"exceeds the {window}-token context window of {model}; valid: at most "
+                           f"{window} tokens per request")
+
+
 def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutcome:
     """Line items of a Bedrock on-demand option for one month."""
     w = ctx.workload
@@ -320,6 +339,7 @@ def price_managed(name: str, opt: ManagedApiOption, ctx: Context) -> OptionOutco
     in_tok_m = num(million_tokens(reqs, w.in_tokens))
     out_tok_m = num(million_tokens(reqs, w.out_tokens))
     model, profile_note = profile_model(ctx, opt)
+    _check_context_window(name, model, w)
     tier = opt.tier
     p_in = tier_price(ctx, name, model, tier, "input", opt.usd_per_1m_input_tokens)
     p_out = tier_price(ctx, name, model, tier, "output", opt.usd_per_1m_output_tokens)

@@ -81,7 +81,10 @@ class ProvisionedOption(Strict):
 
 def price_provisioned(name: str, opt: ProvisionedOption, ctx: Context) -> OptionOutcome:
     """Line items of a provisioned-throughput option for one month."""
+    from costlib.bill.options.managed import _check_context_window
+
     w = ctx.workload
+    _check_context_window(name, opt.model, w)
     traffic = ctx.traffic
     tpr = ctx.tokens_per_request
     if opt.schedule is not None:
