@@ -28,6 +28,22 @@ Why a time-to-first-token bound alone is not enough: once it fits, nothing stops
 climbing to the memory limit, and each output token then takes as long as a step over hundreds
 of sequences; a 300-token answer can stream for most of a minute. A bound on the time per output
 token (streaming at least at reading speed) is what keeps a fleet honest.
+
+Longer answers can raise the SLO rate (a modelled effect, not an artefact; issue 16). The p95
+time per output token is the p95 over requests of each request's *mean* time per token. Other
+requests' prompt chunks interrupt its decode steps at random, so that mean varies, and its
+variance falls as 1 / (answer length) (:mod:`costlib.formulas.throughput.load`: ``var_steps``
+~ rate x step x (1 + prompt CV^2) / decode steps): a long answer averages over more steps. When
+the TPOT bound binds, a longer answer's p95 sits closer to its mean and the replica meets the
+bound at a higher request rate, so a fleet sized in requests can shrink. Worked case (vLLM,
+llama-3.1-70b on p4d.24xlarge, TP 4 x 2, 1,500 in, prompt CV 0.5, TTFT <= 1 s, TPOT <= 50 ms):
+at 3.33 requests/s the p95 TPOT is 50.0 ms with 100 out tokens and 47.5 ms with 160 (the mean
+rises 35.6 -> 36.2 ms: more sequences decode together); the SLO rate is 3.33 / 3.75 / 4.03
+requests/s at 100 / 130 / 160 out tokens, and scenario B's p4d fleet (1,500-token prompts)
+falls 176,841 -> 160,859 USD/month from 100 to 160 out tokens. The TP layout with the most
+throughput also switches (TP 8 x 1 at 100, TP 4 x 2 at 160). Past the point where the TTFT or
+memory bound takes over, the rate falls with the answer again. Whether real engines show the
+effect this strongly is not calibrated: the spread term is a moment approximation.
 """
 
 from __future__ import annotations
