@@ -61,6 +61,28 @@ advertised to give (AWS Savings Plans FAQ); a range to read a stated discount ag
 rate (none for a GPU instance could be sourced)."""
 
 
+_MEMO: dict = {}
+"""The last results per (what, params object, argument): the notebook's note, table and chart
+(and report.html's section) read the same tier mixes and buying tables; each is priced once."""
+
+
+def _memo(what: str, params: Params, arg, make):
+    """``make()`` once per ``params`` object (by identity) and argument, then from the memo."""
+    key = (what, id(params), arg)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is params:
+        return hit[1]
+    if len(_MEMO) > 64:
+        _MEMO.clear()
+    value = make()
+    _MEMO[key] = (params, value)
+    return value
+
+
+def _buying(params: Params, name: str):
+    return _memo("buying", params, name, lambda: buying_options(params, name))
+
+
 def _commitment(discount_pct: float) -> dict:
     return {"kind": "compute_savings_plan", "term_years": 1, "payment": "no_upfront",
             "discount_pct": float(discount_pct), "source": "swept (no published rate)"}
@@ -79,7 +101,7 @@ def fleet_table(params: Params) -> pd.DataFrame | str:
         return "(no self-hosted option in this params file)"
     rows = []
     for name in names:
-        table = buying_options(params, name)
+        table = _buying(params, name)
         for r in table.rows:
             rows.append({"option": name, "way of buying": r.label,
                          "fleet usd": None if r.fleet_usd is None else round(r.fleet_usd, 2),
@@ -122,7 +144,7 @@ def fleet_note(params: Params) -> Markdown:
                         "to commit to.")
     parts = []
     for name in names:
-        table = buying_options(params, name)
+        table = _buying(params, name)
         od = table.rows[0]
         others = [r for r in table.rows[1:] if r.fleet_usd is not None]
         best = min(others, key=lambda r: r.fleet_usd) if others else None
@@ -188,7 +210,10 @@ def managed_options(params: Params) -> list[str]:
 
 
 def _mixes(params: Params, tolerant_share: float):
-    return tier_mix(params, tolerant_share=tolerant_share) if managed_options(params) else None
+    if not managed_options(params):
+        return None
+    return _memo("tiers", params, float(tolerant_share),
+                 lambda: tier_mix(params, tolerant_share=tolerant_share))
 
 
 def tier_table(params: Params, tolerant_share: float = TOLERANT_SHARE) -> pd.DataFrame | str:
